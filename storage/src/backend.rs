@@ -1,0 +1,35 @@
+//! The one trait every storage backend implements.
+
+use async_trait::async_trait;
+
+use crate::{Filter, Query, RowSet, StorageError, TableSchema, WriteOp};
+
+/// A storage backend: a small transactional record store.
+///
+/// Backends receive requests that the [`CheckedStore`](crate::CheckedStore)
+/// has already validated against the declared schemas (tables, columns and
+/// value types exist and match; timestamps are canonical), with the scope
+/// column already added to schemas, rows and filters. A backend must still
+/// quote identifiers and bind values rather than splice them into SQL.
+///
+/// Every method is atomic. `apply` is all-or-nothing: on any failure nothing
+/// of the batch remains.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// A short name for logs and errors (`sqlite`, `memory`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Creates the tables and indexes that are missing. Idempotent; safe to call
+    /// from several processes at once.
+    async fn setup_models(&self, schemas: &[TableSchema]) -> Result<(), StorageError>;
+
+    /// The rows matching `query`, with every column of the table in declaration order.
+    async fn find(&self, table: &TableSchema, query: &Query) -> Result<RowSet, StorageError>;
+
+    /// How many rows match `filter`.
+    async fn count(&self, table: &TableSchema, filter: &Filter) -> Result<u64, StorageError>;
+
+    /// Runs the writes in one transaction and returns each op's affected-row
+    /// count (rows matched, for `Check`). `tables[i]` is the schema of `ops[i]`'s table.
+    async fn apply(&self, tables: &[&TableSchema], ops: &[WriteOp]) -> Result<Vec<u64>, StorageError>;
+}
