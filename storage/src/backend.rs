@@ -9,8 +9,10 @@ use crate::{Filter, Query, RowSet, StorageError, TableSchema, WriteOp};
 /// Backends receive requests that the [`CheckedStore`](crate::CheckedStore)
 /// has already validated against the declared schemas (tables, columns and
 /// value types exist and match; timestamps are canonical), with the scope
-/// column already added to schemas, rows and filters. A backend must still
-/// quote identifiers and bind values rather than splice them into SQL.
+/// column already added to schemas, rows and filters. Inserted rows carry
+/// every column of the table, in declaration order; values have the variant of
+/// their column's type (or `Null`). A backend must still quote identifiers and
+/// bind values rather than splice them into SQL.
 ///
 /// Every method is atomic. `apply` is all-or-nothing: on any failure nothing
 /// of the batch remains.

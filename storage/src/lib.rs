@@ -4,11 +4,36 @@
 //! record store; the host implements it on top of a [`Backend`]. Requests pass
 //! through a [`CheckedStore`], which validates them against the declared
 //! schemas and binds them to one scope (tenant), before any backend sees them.
+//!
+//! | file | job |
+//! |---|---|
+//! | `model.rs` | values, schemas, filters, queries, write batches |
+//! | `error.rs` | [`StorageError`] |
+//! | `backend.rs` | the [`Backend`] trait |
+//! | `validate.rs` | schema and request checks, value normalization |
+//! | `registry.rs` | [`SchemaRegistry`]: the tables set up on one backend |
+//! | `checked.rs` | [`CheckedStore`]: validated, scoped access for one tenant |
+//! | `memory.rs` | [`MemoryBackend`] (`memory://`) |
+//! | `sql.rs` | [`sql::Dialect`]: filters and writes compiled to SQL + parameters |
+//! | `sqlite.rs` | [`SqliteBackend`] (`sqlite://`) |
+
+#![warn(missing_docs)]
 
 mod backend;
+mod checked;
 mod error;
+mod memory;
 mod model;
+mod registry;
+pub mod sql;
+mod sqlite;
+pub mod validate;
 
 pub use backend::Backend;
+pub use checked::CheckedStore;
 pub use error::StorageError;
+pub use memory::MemoryBackend;
 pub use model::*;
+pub use registry::SchemaRegistry;
+pub use sqlite::SqliteBackend;
+pub use validate::{SCOPE_COLUMN, canonical_timestamp};

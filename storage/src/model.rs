@@ -219,11 +219,7 @@ pub enum Filter {
 
 impl Filter {
     fn cmp(field: impl Into<String>, op: CmpOp, value: impl Into<Value>) -> Filter {
-        Filter::Cmp {
-            field: field.into(),
-            op,
-            value: value.into(),
-        }
+        Filter::Cmp { field: field.into(), op, value: value.into() }
     }
     /// `field = value`
     pub fn eq(field: impl Into<String>, value: impl Into<Value>) -> Filter {
@@ -251,10 +247,7 @@ impl Filter {
     }
     /// `field IN (values)`
     pub fn is_in<V: Into<Value>>(field: impl Into<String>, values: impl IntoIterator<Item = V>) -> Filter {
-        Filter::In {
-            field: field.into(),
-            values: values.into_iter().map(Into::into).collect(),
-        }
+        Filter::In { field: field.into(), values: values.into_iter().map(Into::into).collect() }
     }
     /// `field IS NULL`
     pub fn is_null(field: impl Into<String>) -> Filter {

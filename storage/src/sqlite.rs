@@ -1,0 +1,383 @@
+//! `sqlite://`: a backend on one SQLite file (rusqlite, WAL).
+//!
+//! Concurrency: one writer connection owned by a dedicated thread, fed jobs
+//! through a channel (each job answers on a tokio oneshot), so writes never
+//! block the async runtime and never contend for SQLite's write lock within
+//! this process; plus a small pool of reader connections used through
+//! `tokio::task::spawn_blocking` (WAL lets them read while the writer writes).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ErrorCode, OpenFlags, ToSql, TransactionBehavior};
+use tokio::sync::{Semaphore, oneshot};
+
+use crate::sql::{Dialect, Statement};
+use crate::{Backend, ColumnType, Filter, Query, RowSet, StorageError, TableSchema, Value, WriteOp};
+
+/// How long a connection waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reader connections kept open (and reads run at once).
+const READERS: usize = 4;
+
+const DIALECT: Dialect = Dialect::SQLITE;
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// A backend on one SQLite database file.
+///
+/// Opened in WAL mode with `synchronous=FULL` and a 10 s busy timeout. All
+/// writes go through one connection on a dedicated thread, inside
+/// `BEGIN IMMEDIATE … COMMIT`; reads use a pool of connections on tokio's
+/// blocking threads. Several processes may share the file.
+///
+/// ```no_run
+/// use nexau_session_storage::SqliteBackend;
+/// let backend = SqliteBackend::open("sessions.db")?;
+/// # Ok::<(), nexau_session_storage::StorageError>(())
+/// ```
+pub struct SqliteBackend {
+    path: Option<PathBuf>,
+    writer: mpsc::Sender<Job>,
+    /// `None` for an in-memory database: reads then go through the writer.
+    readers: Option<Arc<Readers>>,
+}
+
+impl std::fmt::Debug for SqliteBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteBackend").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    permits: Arc<Semaphore>,
+}
+
+fn backend_err(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Backend(format!("sqlite: {e}"))
+}
+
+/// Maps a rusqlite error met while working on `table`.
+fn map_err(e: rusqlite::Error, table: &str) -> StorageError {
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+        let text = msg.clone().unwrap_or_else(|| f.to_string());
+        match f.code {
+            ErrorCode::ConstraintViolation
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                return StorageError::DuplicateKey(format!("table `{table}`: {text}"));
+            }
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                return StorageError::Backend(format!(
+                    "sqlite: database is locked (still busy after {}s): {text}",
+                    BUSY_TIMEOUT.as_secs()
+                ));
+            }
+            _ if text.starts_with("no such table") => return StorageError::TableNotFound(table.to_owned()),
+            _ => {}
+        }
+    }
+    backend_err(e)
+}
+
+/// Binds a [`Value`] as SQLite stores it.
+struct Param<'a>(&'a Value);
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self.0 {
+            Value::Null => ValueRef::Null,
+            Value::Bool(b) => ValueRef::Integer(i64::from(*b)),
+            Value::Int(i) => ValueRef::Integer(*i),
+            Value::Float(f) => ValueRef::Real(*f),
+            Value::Text(s) | Value::Json(s) | Value::Timestamp(s) => ValueRef::Text(s.as_bytes()),
+            Value::Bytes(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+fn params(values: &[Value]) -> Vec<Param<'_>> {
+    values.iter().map(Param).collect()
+}
+
+/// Reads a cell back as the column's declared type.
+fn read_value(v: ValueRef<'_>, ty: ColumnType, table: &str, column: &str) -> Result<Value, StorageError> {
+    let text = |b: &[u8]| {
+        String::from_utf8(b.to_vec())
+            .map_err(|_| StorageError::Backend(format!("sqlite: `{table}`.`{column}` holds text that is not UTF-8")))
+    };
+    Ok(match (ty, v) {
+        (_, ValueRef::Null) => Value::Null,
+        (ColumnType::Bool, ValueRef::Integer(i)) => Value::Bool(i != 0),
+        (ColumnType::Int, ValueRef::Integer(i)) => Value::Int(i),
+        (ColumnType::Float, ValueRef::Real(f)) => Value::Float(f),
+        (ColumnType::Float, ValueRef::Integer(i)) => Value::Float(i as f64),
+        (ColumnType::Text, ValueRef::Text(b)) => Value::Text(text(b)?),
+        (ColumnType::Json, ValueRef::Text(b)) => Value::Json(text(b)?),
+        (ColumnType::Timestamp, ValueRef::Text(b)) => Value::Timestamp(text(b)?),
+        (ColumnType::Bytes, ValueRef::Blob(b)) => Value::Bytes(b.to_vec()),
+        (ty, v) => {
+            return Err(StorageError::Backend(format!(
+                "sqlite: `{table}`.`{column}` is declared {ty} but holds a {:?} value",
+                v.data_type()
+            )));
+        }
+    })
+}
+
+fn run_select(conn: &Connection, schema: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
+    let t = &schema.name;
+    let Statement { sql, params: values } = DIALECT.select(schema, query);
+    let mut stmt = conn.prepare_cached(&sql).map_err(|e| map_err(e, t))?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params(&values))).map_err(|e| map_err(e, t))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| map_err(e, t))? {
+        let mut values = Vec::with_capacity(schema.columns.len());
+        for (i, c) in schema.columns.iter().enumerate() {
+            let v = row.get_ref(i).map_err(|e| map_err(e, t))?;
+            values.push(read_value(v, c.ty, t, &c.name)?);
+        }
+        out.push(values);
+    }
+    Ok(RowSet { columns: schema.columns.iter().map(|c| c.name.clone()).collect(), rows: out })
+}
+
+fn run_count(conn: &Connection, table: &str, filter: &Filter, lock: bool) -> Result<u64, StorageError> {
+    let Statement { sql, params: values } = DIALECT.count(table, filter, lock);
+    let mut stmt = conn.prepare_cached(&sql).map_err(|e| map_err(e, table))?;
+    let n: i64 =
+        stmt.query_row(rusqlite::params_from_iter(params(&values)), |r| r.get(0)).map_err(|e| map_err(e, table))?;
+    Ok(n as u64)
+}
+
+fn run_statement(conn: &Connection, table: &str, st: &Statement) -> Result<u64, StorageError> {
+    let mut stmt = conn.prepare_cached(&st.sql).map_err(|e| map_err(e, table))?;
+    let n = stmt.execute(rusqlite::params_from_iter(params(&st.params))).map_err(|e| map_err(e, table))?;
+    Ok(n as u64)
+}
+
+fn run_op(conn: &Connection, op: &WriteOp) -> Result<u64, StorageError> {
+    match op {
+        WriteOp::Insert { table, rows } => {
+            if rows.rows.is_empty() {
+                return Ok(0);
+            }
+            let sql = DIALECT.insert(table, &rows.columns);
+            let mut stmt = conn.prepare_cached(&sql).map_err(|e| map_err(e, table))?;
+            for row in &rows.rows {
+                stmt.execute(rusqlite::params_from_iter(params(row))).map_err(|e| map_err(e, table))?;
+            }
+            Ok(rows.rows.len() as u64)
+        }
+        WriteOp::Update { table, filter, set, .. } => run_statement(conn, table, &DIALECT.update(table, filter, set)),
+        WriteOp::Delete { table, filter, .. } => run_statement(conn, table, &DIALECT.delete(table, filter)),
+        WriteOp::Check { table, filter, .. } => run_count(conn, table, filter, true),
+    }
+}
+
+fn expected(op: &WriteOp) -> Option<u64> {
+    match op {
+        WriteOp::Insert { .. } => None,
+        WriteOp::Update { expect, .. } | WriteOp::Delete { expect, .. } => *expect,
+        WriteOp::Check { expect, .. } => Some(*expect),
+    }
+}
+
+/// Runs `ops` in one `BEGIN IMMEDIATE` transaction; any error rolls it back.
+fn run_batch(conn: &mut Connection, ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| map_err(e, ops.first().map_or("", WriteOp::table)))?;
+    let mut counts = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        let n = run_op(&tx, op)?; // dropping `tx` on error rolls back
+        if expected(op).is_some_and(|e| e != n) {
+            return Err(StorageError::Conflict(u32::try_from(i).unwrap_or(u32::MAX)));
+        }
+        counts.push(n);
+    }
+    tx.commit().map_err(|e| map_err(e, ""))?;
+    Ok(counts)
+}
+
+fn setup(conn: &mut Connection, schemas: &[TableSchema]) -> Result<(), StorageError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| map_err(e, ""))?;
+    for s in schemas {
+        tx.execute_batch(&DIALECT.create_table(s)).map_err(|e| map_err(e, &s.name))?;
+        for ix in &s.indexes {
+            tx.execute_batch(&DIALECT.create_index(s, ix)).map_err(|e| map_err(e, &s.name))?;
+        }
+    }
+    tx.commit().map_err(|e| map_err(e, ""))
+}
+
+fn configure(conn: &Connection) -> Result<(), StorageError> {
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+fn open_writer(path: &Path) -> Result<Connection, StorageError> {
+    let conn = Connection::open(path)
+        .map_err(|e| StorageError::Backend(format!("sqlite: cannot open {}: {e}", path.display())))?;
+    configure(&conn)?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(backend_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(path = %path.display(), mode, "sqlite: WAL mode unavailable; readers may wait for writers");
+    }
+    // FULL: fsync the WAL on every commit, so every write we acknowledge
+    // survives a crash or power loss (NORMAL could lose the last commits).
+    conn.pragma_update(None, "synchronous", "FULL").map_err(backend_err)?;
+    Ok(conn)
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StorageError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| StorageError::Backend(format!("sqlite: cannot open {}: {e}", path.display())))?;
+    configure(&conn)?;
+    conn.pragma_update(None, "query_only", true).map_err(backend_err)?;
+    Ok(conn)
+}
+
+fn spawn_writer(mut conn: Connection, label: String) -> Result<mpsc::Sender<Job>, StorageError> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name(format!("sqlite-writer {label}"))
+        .spawn(move || {
+            while let Ok(job) = rx.recv() {
+                if catch_unwind(AssertUnwindSafe(|| job(&mut conn))).is_err() && !conn.is_autocommit() {
+                    // The job panicked mid-transaction (its caller sees a
+                    // closed channel): undo whatever it started.
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+            }
+        })
+        .map_err(|e| StorageError::Backend(format!("sqlite: cannot start the writer thread: {e}")))?;
+    Ok(tx)
+}
+
+impl SqliteBackend {
+    /// Opens (creating if missing) the database file at `path`, in WAL mode.
+    ///
+    /// The parent directory must exist (creating it is the caller's job).
+    /// Does brief blocking file I/O: call it at startup or from
+    /// `spawn_blocking`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(StorageError::Backend(format!(
+                "sqlite: cannot open {}: directory {} does not exist",
+                path.display(),
+                dir.display()
+            )));
+        }
+        let conn = open_writer(&path)?;
+        let writer = spawn_writer(conn, path.display().to_string())?;
+        let readers =
+            Readers { path: path.clone(), idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(READERS)) };
+        Ok(SqliteBackend { path: Some(path), writer, readers: Some(Arc::new(readers)) })
+    }
+
+    /// A private in-memory database (one connection; reads share the writer
+    /// thread). For tests.
+    pub fn open_in_memory() -> Result<Self, StorageError> {
+        let conn = Connection::open_in_memory().map_err(backend_err)?;
+        configure(&conn)?;
+        let writer = spawn_writer(conn, ":memory:".into())?;
+        Ok(SqliteBackend { path: None, writer, readers: None })
+    }
+
+    /// The database file, or `None` for an in-memory database.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Runs `f` on the writer connection and awaits its result.
+    async fn on_writer<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.writer
+            .send(Box::new(move |conn: &mut Connection| {
+                let _ = tx.send(f(conn));
+            }))
+            .map_err(|_| StorageError::Backend("sqlite: the writer thread has stopped".into()))?;
+        rx.await
+            .map_err(|_| StorageError::Backend("sqlite: the write failed unexpectedly (writer job panicked)".into()))?
+    }
+
+    /// Runs `f` on a reader connection (on a blocking thread), or on the
+    /// writer for an in-memory database.
+    async fn on_reader<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
+    {
+        let Some(readers) = &self.readers else {
+            return self.on_writer(f).await;
+        };
+        let permit = readers
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StorageError::Backend("sqlite: reader pool closed".into()))?;
+        let readers = readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let idle = readers.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let mut conn = match idle {
+                Some(c) => c,
+                None => open_reader(&readers.path)?,
+            };
+            let out = f(&mut conn);
+            readers.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+            out
+        })
+        .await
+        .map_err(|e| StorageError::Backend(format!("sqlite: read task failed: {e}")))?
+    }
+}
+
+#[async_trait]
+impl Backend for SqliteBackend {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn setup_models(&self, schemas: &[TableSchema]) -> Result<(), StorageError> {
+        let schemas = schemas.to_vec();
+        self.on_writer(move |conn| setup(conn, &schemas)).await
+    }
+
+    async fn find(&self, table: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
+        let (schema, query) = (table.clone(), query.clone());
+        self.on_reader(move |conn| run_select(conn, &schema, &query)).await
+    }
+
+    async fn count(&self, table: &TableSchema, filter: &Filter) -> Result<u64, StorageError> {
+        let (name, filter) = (table.name.clone(), filter.clone());
+        self.on_reader(move |conn| run_count(conn, &name, &filter, false)).await
+    }
+
+    async fn apply(&self, _tables: &[&TableSchema], ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ops = ops.to_vec();
+        self.on_writer(move |conn| run_batch(conn, &ops)).await
+    }
+}

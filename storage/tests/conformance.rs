@@ -1,0 +1,558 @@
+//! The storage contract, written once and run against every backend.
+//!
+//! Each case is an async fn taking a backend factory; the macro at the bottom
+//! instantiates every case for every backend.
+
+mod common;
+
+use common::*;
+use nexau_session_storage::*;
+
+type Factory = fn() -> Harness;
+
+async fn setup(h: &Harness, scope: &str) -> CheckedStore {
+    let store = h.store(scope);
+    store.setup_models(vec![items(), pairs()]).await.expect("setup");
+    store
+}
+
+mod cases {
+    use super::*;
+
+    pub async fn crud(f: Factory) {
+        let h = f();
+        let s = setup(&h, "t1").await;
+        let n = s
+            .insert("items", items_rows(&[(1, Some("a"), Some(10)), (2, Some("b"), None), (3, None, Some(30))]))
+            .await
+            .unwrap();
+        assert_eq!(n, 3);
+        let all = s.find("items", &Query { order_by: vec![Order::parse("id")], ..Query::default() }).await.unwrap();
+        assert_eq!(
+            all.columns,
+            items().columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+            "declared columns, no scope"
+        );
+        assert_eq!(ids(&all), vec![1, 2, 3]);
+        assert_eq!(all.get(0, "name"), Some(&Value::from("a")));
+        assert_eq!(all.get(1, "n"), Some(&Value::Null));
+        assert_eq!(all.get(2, "name"), Some(&Value::Null), "missing nullable column is NULL");
+        assert_eq!(s.count("items", &Filter::All).await.unwrap(), 3);
+
+        let changed = s
+            .update("items", Filter::ge("id", 2i64), vec![("name".into(), "z".into()), ("n".into(), Value::Int(7))])
+            .await
+            .unwrap();
+        assert_eq!(changed, 2);
+        let z = s.find("items", &Query::filter(Filter::eq("name", "z"))).await.unwrap();
+        assert_eq!(z.len(), 2);
+        assert!((0..2).all(|r| z.get(r, "n") == Some(&Value::Int(7))));
+        assert_eq!(s.update("items", Filter::eq("id", 99i64), vec![("n".into(), Value::Int(1))]).await.unwrap(), 0);
+
+        assert_eq!(s.delete("items", Filter::eq("id", 1i64)).await.unwrap(), 1);
+        assert_eq!(s.delete("items", Filter::eq("id", 1i64)).await.unwrap(), 0);
+        assert_eq!(find_ids(&s, "items", Filter::All).await, vec![2, 3]);
+        assert_eq!(s.delete("items", Filter::All).await.unwrap(), 2);
+        assert_eq!(s.count("items", &Filter::All).await.unwrap(), 0);
+        assert_eq!(s.insert("items", items_rows(&[])).await.unwrap(), 0);
+    }
+
+    pub async fn value_types_round_trip(f: Factory) {
+        let h = f();
+        let s = setup(&h, "t1").await;
+        let row = vec![
+            Value::Int(1),
+            Value::from("naïve ☃"),
+            Value::Null,
+            Value::Int(i64::MIN),
+            Value::Float(-2.5),
+            Value::Bool(true),
+            Value::from("2026-03-04T05:06:07.123456Z"),
+            Value::from(r#"{"k":[1,2,{"z":null}]}"#),
+            Value::Bytes(vec![0, 255, 7]),
+        ];
+        let cols: Vec<&str> = ["id", "name", "email", "n", "x", "flag", "at", "doc", "data"].to_vec();
+        s.insert("items", rows(&cols, vec![row])).await.unwrap();
+        // An integer into a float column becomes a float.
+        s.insert("items", rows(&["id", "x", "flag"], vec![vec![Value::Int(2), Value::Int(3), Value::Bool(false)]]))
+            .await
+            .unwrap();
+        let got = s.find("items", &Query { order_by: vec![Order::parse("id")], ..Query::default() }).await.unwrap();
+        assert_eq!(got.get(0, "name"), Some(&Value::from("naïve ☃")));
+        assert_eq!(got.get(0, "n"), Some(&Value::Int(i64::MIN)));
+        assert_eq!(got.get(0, "x"), Some(&Value::Float(-2.5)));
+        assert_eq!(got.get(0, "flag"), Some(&Value::Bool(true)));
+        assert_eq!(got.get(0, "at"), Some(&Value::Timestamp("2026-03-04T05:06:07.123456Z".into())));
+        assert_eq!(got.get(0, "doc"), Some(&Value::Json(r#"{"k":[1,2,{"z":null}]}"#.into())));
+        assert_eq!(got.get(0, "data"), Some(&Value::Bytes(vec![0, 255, 7])));
+        assert_eq!(got.get(1, "x"), Some(&Value::Float(3.0)));
+        assert_eq!(got.get(1, "flag"), Some(&Value::Bool(false)));
+        // Each type filters by equality.
+        for (field, v) in [
+            ("flag", Value::Bool(true)),
+            ("x", Value::Float(-2.5)),
+            ("data", Value::Bytes(vec![0, 255, 7])),
+            ("doc", Value::from(r#"{"k":[1,2,{"z":null}]}"#)),
+            ("n", Value::Int(i64::MIN)),
+        ] {
+            assert_eq!(find_ids(&s, "items", Filter::eq(field, v.clone())).await, vec![1], "{field} = {v:?}");
+        }
+        assert_eq!(find_ids(&s, "items", Filter::eq("x", 3i64)).await, vec![2], "int compared to float column");
+        assert_eq!(find_ids(&s, "items", Filter::lt("flag", true)).await, vec![2], "false < true");
+    }
+
+    pub async fn filters_and_null_semantics(f: Factory) {
+        let h = f();
+        let s = setup(&h, "t1").await;
+        s.insert(
+            "items",
+            items_rows(&[
+                (1, Some("apple"), Some(1)),
+                (2, Some("Banana"), Some(2)),
+                (3, Some("cherry"), Some(3)),
+                (4, None, None),
+            ]),
+        )
+        .await
+        .unwrap();
+        let cases: Vec<(Filter, Vec<i64>)> = vec![
+            (Filter::eq("n", 2i64), vec![2]),
+            (Filter::ne("n", 2i64), vec![1, 3]),
+            (Filter::lt("n", 2i64), vec![1]),
+            (Filter::le("n", 2i64), vec![1, 2]),
+            (Filter::gt("n", 2i64), vec![3]),
+            (Filter::ge("n", 2i64), vec![2, 3]),
+            (Filter::is_in("n", [1i64, 3, 99]), vec![1, 3]),
+            (Filter::is_in::<i64>("n", []), vec![]),
+            (Filter::not(Filter::is_in::<i64>("n", [])), vec![1, 2, 3, 4]),
+            (Filter::not(Filter::is_in("n", [1i64])), vec![2, 3]),
+            (Filter::is_null("n"), vec![4]),
+            (Filter::not(Filter::is_null("n")), vec![1, 2, 3]),
+            // NULL compares unknown, and NOT unknown is still unknown.
+            (Filter::not(Filter::eq("n", 1i64)), vec![2, 3]),
+            (Filter::not(Filter::not(Filter::eq("n", 1i64))), vec![1]),
+            (Filter::or([Filter::eq("n", 1i64), Filter::is_null("n")]), vec![1, 4]),
+            (Filter::and([Filter::gt("n", 1i64), Filter::lt("n", 3i64)]), vec![2]),
+            (Filter::not(Filter::and([Filter::gt("n", 1i64), Filter::lt("n", 3i64)])), vec![1, 3]),
+            (Filter::not(Filter::or([Filter::eq("n", 1i64), Filter::eq("name", "cherry")])), vec![2]),
+            (Filter::and([]), vec![1, 2, 3, 4]),
+            (Filter::or([]), vec![]),
+            (Filter::not(Filter::or([])), vec![1, 2, 3, 4]),
+            (Filter::All, vec![1, 2, 3, 4]),
+            // Text compares byte-wise: upper case sorts before lower case.
+            (Filter::lt("name", "apple"), vec![2]),
+            (Filter::ge("name", "b"), vec![3]),
+            (Filter::is_in("name", ["apple", "cherry"]), vec![1, 3]),
+        ];
+        for (filter, want) in cases {
+            assert_eq!(find_ids(&s, "items", filter.clone()).await, want, "{filter:?}");
+            assert_eq!(s.count("items", &filter).await.unwrap(), want.len() as u64, "count {filter:?}");
+        }
+    }
+
+    pub async fn order_limit_offset(f: Factory) {
+        let h = f();
+        let s = setup(&h, "t1").await;
+        s.insert(
+            "items",
+            items_rows(&[
+                (1, Some("b"), Some(2)),
+                (2, Some("a"), None),
+                (3, Some("b"), Some(1)),
+                (4, Some("a"), Some(3)),
+                (5, None, Some(2)),
+            ]),
+        )
+        .await
+        .unwrap();
+        let q = |order: &[&str], limit: Option<u64>, offset: Option<u64>| Query {
+            filter: Filter::All,
+            order_by: order.iter().map(|o| Order::parse(o)).collect(),
+            limit,
+            offset,
+        };
+        let run = |query: Query| {
+            let s = s.clone();
+            async move { ids(&s.find("items", &query).await.unwrap()) }
+        };
+        assert_eq!(run(q(&["n", "id"], None, None)).await, vec![2, 3, 1, 5, 4], "NULLs first ascending");
+        assert_eq!(run(q(&["-n", "id"], None, None)).await, vec![4, 1, 5, 3, 2], "NULLs last descending");
+        assert_eq!(run(q(&["name", "-id"], None, None)).await, vec![5, 4, 2, 3, 1]);
+        assert_eq!(run(q(&["-id"], Some(2), None)).await, vec![5, 4]);
+        assert_eq!(run(q(&["id"], Some(2), Some(1))).await, vec![2, 3]);
+        assert_eq!(run(q(&["id"], None, Some(3))).await, vec![4, 5], "offset without limit");
+        assert_eq!(run(q(&["id"], Some(0), None)).await, Vec::<i64>::new());
+        assert_eq!(run(q(&["id"], Some(10), Some(10))).await, Vec::<i64>::new());
+        let filtered = Query { filter: Filter::ne("name", "b"), ..q(&["-id"], Some(1), Some(1)) };
+        assert_eq!(run(filtered).await, vec![2]);
+    }
+
+    pub async fn unique_keys(f: Factory) {
+        let h = f();
+        let s = setup(&h, "t1").await;
+        let with_email = |id: i64, email: Option<&str>| {
+            rows(&["id", "email"], vec![vec![Value::Int(id), email.map_or(Value::Null, Value::from)]])
+        };
+        s.insert("items", with_email(1, Some("a@x"))).await.unwrap();
+        // Primary key.
+        let err = s.insert("items", with_email(1, Some("other@x"))).await.unwrap_err();
+        assert!(matches!(&err, StorageError::DuplicateKey(m) if m.contains("items")), "{err:?}");
+        // Unique index.
+        let err = s.insert("items", with_email(2, Some("a@x"))).await.unwrap_err();
+        assert!(matches!(&err, StorageError::DuplicateKey(m) if m.contains("items")), "{err:?}");
+        // NULLs never collide.
+        s.insert("items", with_email(2, None)).await.unwrap();
+        s.insert("items", with_email(3, None)).await.unwrap();
+        // A conflicting multi-row insert inserts none of its rows.
+        let batch = rows(
+            &["id", "email"],
+            vec![vec![Value::Int(10), Value::from("new@x")], vec![Value::Int(11), Value::from("a@x")]],
+        );
+        assert!(matches!(s.insert("items", batch).await, Err(StorageError::DuplicateKey(_))));
+        let dup_within = rows(&["id"], vec![vec![Value::Int(20)], vec![Value::Int(20)]]);
+        assert!(matches!(s.insert("items", dup_within).await, Err(StorageError::DuplicateKey(_))));
+        assert_eq!(find_ids(&s, "items", Filter::All).await, vec![1, 2, 3]);
+        // An update into a taken key changes nothing.
+        let err = s.update("items", Filter::eq("id", 2i64), vec![("email".into(), "a@x".into())]).await.unwrap_err();
+        assert!(matches!(err, StorageError::DuplicateKey(_)), "{err:?}");
+        let err =
+            s.update("items", Filter::is_null("email"), vec![("email".into(), "same@x".into())]).await.unwrap_err();
+        assert!(matches!(err, StorageError::DuplicateKey(_)), "two rows onto one key: {err:?}");
+        assert_eq!(s.count("items", &Filter::is_null("email")).await.unwrap(), 2, "failed update wrote nothing");
+        // Moving a row's own key is fine.
+        assert_eq!(s.update("items", Filter::eq("id", 1i64), vec![("email".into(), "b@x".into())]).await.unwrap(), 1);
+        s.insert("items", with_email(4, Some("a@x"))).await.unwrap();
+
+        // Composite keys: the whole key must match to collide; a NULL part never collides.
+        let pr = |a: &str, b: i64, u: Option<&str>, v: Option<i64>| {
+            rows(
+                &["a", "b", "u", "v"],
+                vec![vec![
+                    a.into(),
+                    Value::Int(b),
+                    u.map_or(Value::Null, Value::from),
+                    v.map_or(Value::Null, Value::Int),
+                ]],
+            )
+        };
+        s.insert("pairs", pr("x", 1, Some("u"), Some(1))).await.unwrap();
+        s.insert("pairs", pr("x", 2, Some("u"), Some(2))).await.unwrap();
+        s.insert("pairs", pr("y", 1, Some("u"), None)).await.unwrap();
+        s.insert("pairs", pr("y", 2, Some("u"), None)).await.unwrap();
+        assert!(matches!(s.insert("pairs", pr("x", 1, None, None)).await, Err(StorageError::DuplicateKey(_))));
+        assert!(matches!(s.insert("pairs", pr("z", 1, Some("u"), Some(2))).await, Err(StorageError::DuplicateKey(_))));
+        assert_eq!(s.count("pairs", &Filter::All).await.unwrap(), 4);
+    }
+
+    pub async fn apply_is_all_or_nothing(f: Factory) {
+        let h = f();
+        let s = setup(&h, "t1").await;
+        s.insert("items", items_rows(&[(1, Some("a"), Some(1)), (2, Some("b"), Some(2))])).await.unwrap();
+        let before = s.find("items", &Query { order_by: vec![Order::parse("id")], ..Query::default() }).await.unwrap();
+
+        let batch = vec![
+            WriteOp::Insert { table: "items".into(), rows: items_rows(&[(3, Some("c"), None)]) },
+            WriteOp::Update {
+                table: "items".into(),
+                filter: Filter::eq("id", 1i64),
+                set: vec![("n".into(), Value::Int(100))],
+                expect: Some(1),
+            },
+            WriteOp::Delete { table: "items".into(), filter: Filter::eq("id", 2i64), expect: None },
+            WriteOp::Update {
+                table: "items".into(),
+                filter: Filter::eq("id", 42i64),
+                set: vec![("n".into(), Value::Int(0))],
+                expect: Some(1),
+            },
+        ];
+        assert_eq!(s.apply(batch).await.unwrap_err(), StorageError::Conflict(3));
+        let after = s.find("items", &Query { order_by: vec![Order::parse("id")], ..Query::default() }).await.unwrap();
+        assert_eq!(after, before, "nothing of the failed batch remains");
+
+        // A duplicate key late in a batch also rolls back earlier ops.
+        let batch = vec![
+            WriteOp::Delete { table: "items".into(), filter: Filter::eq("id", 2i64), expect: Some(1) },
+            WriteOp::Insert { table: "pairs".into(), rows: rows(&["a", "b"], vec![vec!["p".into(), Value::Int(1)]]) },
+            WriteOp::Insert { table: "items".into(), rows: items_rows(&[(1, None, None)]) },
+        ];
+        assert!(matches!(s.apply(batch).await, Err(StorageError::DuplicateKey(_))));
+        assert_eq!(s.count("items", &Filter::All).await.unwrap(), 2);
+        assert_eq!(s.count("pairs", &Filter::All).await.unwrap(), 0);
+
+        // Delete expecting the wrong count.
+        let batch = vec![
+            WriteOp::Insert { table: "pairs".into(), rows: rows(&["a", "b"], vec![vec!["p".into(), Value::Int(1)]]) },
+            WriteOp::Delete { table: "items".into(), filter: Filter::All, expect: Some(5) },
+        ];
+        assert_eq!(s.apply(batch).await.unwrap_err(), StorageError::Conflict(1));
+        assert_eq!(s.count("pairs", &Filter::All).await.unwrap(), 0);
+        assert_eq!(s.count("items", &Filter::All).await.unwrap(), 2);
+
+        // A successful batch returns each op's count and keeps everything.
+        let batch = vec![
+            WriteOp::Check { table: "items".into(), filter: Filter::eq("id", 1i64), expect: 1 },
+            WriteOp::Insert { table: "items".into(), rows: items_rows(&[(3, Some("c"), None), (4, None, None)]) },
+            WriteOp::Update {
+                table: "items".into(),
+                filter: Filter::All,
+                set: vec![("flag".into(), Value::Bool(true))],
+                expect: Some(4),
+            },
+            WriteOp::Delete { table: "items".into(), filter: Filter::eq("id", 4i64), expect: Some(1) },
+            WriteOp::Check { table: "items".into(), filter: Filter::eq("flag", true), expect: 3 },
+        ];
+        assert_eq!(s.apply(batch).await.unwrap(), vec![1, 2, 4, 1, 3]);
+        assert_eq!(find_ids(&s, "items", Filter::eq("flag", true)).await, vec![1, 2, 3]);
+        assert_eq!(s.apply(vec![]).await.unwrap(), Vec::<u64>::new());
+    }
+
+    pub async fn check_op(f: Factory) {
+        let h = f();
+        let s = setup(&h, "t1").await;
+        s.insert("items", items_rows(&[(1, Some("holder"), Some(7))])).await.unwrap();
+        // The check fails: the update before it is undone.
+        let batch = vec![
+            WriteOp::Update {
+                table: "items".into(),
+                filter: Filter::eq("id", 1i64),
+                set: vec![("n".into(), Value::Int(8))],
+                expect: None,
+            },
+            WriteOp::Check { table: "items".into(), filter: Filter::eq("name", "someone else"), expect: 1 },
+        ];
+        assert_eq!(s.apply(batch).await.unwrap_err(), StorageError::Conflict(1));
+        assert_eq!(find_ids(&s, "items", Filter::eq("n", 7i64)).await, vec![1]);
+        // Check sees the batch's own earlier writes.
+        let batch = vec![
+            WriteOp::Update {
+                table: "items".into(),
+                filter: Filter::eq("id", 1i64),
+                set: vec![("n".into(), Value::Int(8))],
+                expect: Some(1),
+            },
+            WriteOp::Check { table: "items".into(), filter: Filter::eq("n", 8i64), expect: 1 },
+            WriteOp::Check { table: "items".into(), filter: Filter::eq("n", 7i64), expect: 0 },
+        ];
+        assert_eq!(s.apply(batch).await.unwrap(), vec![1, 1, 0]);
+        assert_eq!(find_ids(&s, "items", Filter::eq("n", 8i64)).await, vec![1]);
+    }
+
+    pub async fn scope_isolation(f: Factory) {
+        let h = f();
+        let a = setup(&h, "tenant_a").await;
+        let b = h.store("tenant_b"); // shares the registry: no setup needed
+        assert_eq!(b.tables(), vec!["items".to_string(), "pairs".into()]);
+        // The same keys in both scopes do not collide.
+        a.insert("items", items_rows(&[(1, Some("a1"), Some(1)), (2, Some("a2"), Some(2))])).await.unwrap();
+        b.insert("items", items_rows(&[(1, Some("b1"), Some(1))])).await.unwrap();
+        let email = |id: i64| rows(&["id", "email"], vec![vec![Value::Int(id), "same@x".into()]]);
+        a.insert("items", email(10)).await.unwrap();
+        b.insert("items", email(10)).await.unwrap();
+
+        assert_eq!(find_ids(&a, "items", Filter::All).await, vec![1, 2, 10]);
+        assert_eq!(find_ids(&b, "items", Filter::All).await, vec![1, 10]);
+        let b_rows = b.find("items", &Query::filter(Filter::eq("id", 1i64))).await.unwrap();
+        assert_eq!(b_rows.get(0, "name"), Some(&Value::from("b1")));
+        assert!(b_rows.position("scope").is_none());
+        assert_eq!(b.count("items", &Filter::All).await.unwrap(), 2);
+
+        // Writes through one scope never touch the other.
+        assert_eq!(b.update("items", Filter::All, vec![("name".into(), "B".into())]).await.unwrap(), 2);
+        assert_eq!(find_ids(&a, "items", Filter::eq("name", "B")).await, Vec::<i64>::new());
+        assert_eq!(b.delete("items", Filter::eq("id", 2i64)).await.unwrap(), 0, "id 2 exists only in tenant_a");
+        assert_eq!(a.count("items", &Filter::eq("id", 2i64)).await.unwrap(), 1);
+        assert_eq!(a.delete("items", Filter::All).await.unwrap(), 3);
+        assert_eq!(b.count("items", &Filter::All).await.unwrap(), 2);
+        let batch = vec![WriteOp::Check { table: "items".into(), filter: Filter::All, expect: 0 }];
+        assert_eq!(a.apply(batch.clone()).await.unwrap(), vec![0]);
+        assert_eq!(b.apply(batch).await.unwrap_err(), StorageError::Conflict(0));
+
+        // The scope column cannot be named by the guest.
+        let err = a.find("items", &Query::filter(Filter::eq("scope", "tenant_b"))).await.unwrap_err();
+        assert!(matches!(err, StorageError::Invalid(_)), "{err:?}");
+        let err =
+            a.insert("items", rows(&["id", "scope"], vec![vec![Value::Int(5), "tenant_b".into()]])).await.unwrap_err();
+        assert!(matches!(err, StorageError::Invalid(_)), "{err:?}");
+        let err = a.update("items", Filter::All, vec![("scope".into(), "tenant_b".into())]).await.unwrap_err();
+        assert!(matches!(err, StorageError::Invalid(_)), "{err:?}");
+        assert_eq!(b.count("items", &Filter::All).await.unwrap(), 2);
+    }
+
+    pub async fn table_not_found_before_setup(f: Factory) {
+        let h = f();
+        let s = h.store("t1");
+        let is_tnf = |r: Result<(), StorageError>| match r {
+            Err(e @ StorageError::TableNotFound(_)) => {
+                assert!(e.to_string().contains("setup_models"), "{e}");
+                assert_eq!(e, StorageError::TableNotFound("items".into()));
+            }
+            other => panic!("expected TableNotFound, got {other:?}"),
+        };
+        is_tnf(s.find("items", &Query::default()).await.map(drop));
+        is_tnf(s.count("items", &Filter::All).await.map(drop));
+        is_tnf(s.insert("items", items_rows(&[(1, None, None)])).await.map(drop));
+        is_tnf(s.update("items", Filter::All, vec![("n".into(), Value::Int(1))]).await.map(drop));
+        is_tnf(s.delete("items", Filter::All).await.map(drop));
+        is_tnf(s.apply(vec![WriteOp::Check { table: "items".into(), filter: Filter::All, expect: 0 }]).await.map(drop));
+        assert!(s.tables().is_empty());
+        s.setup_models(vec![items()]).await.unwrap();
+        assert_eq!(s.count("items", &Filter::All).await.unwrap(), 0);
+        assert!(matches!(s.count("pairs", &Filter::All).await, Err(StorageError::TableNotFound(t)) if t == "pairs"));
+    }
+
+    pub async fn setup_is_idempotent(f: Factory) {
+        let h = f();
+        let s = setup(&h, "t1").await;
+        s.insert("items", items_rows(&[(1, None, None)])).await.unwrap();
+        s.setup_models(vec![items(), pairs()]).await.unwrap();
+        h.store("t2").setup_models(vec![pairs()]).await.unwrap();
+        assert_eq!(s.count("items", &Filter::All).await.unwrap(), 1, "re-setup keeps data");
+        let mut changed = items();
+        changed.columns.push(col("extra", ColumnType::Int, true));
+        let err = s.setup_models(vec![changed]).await.unwrap_err();
+        assert!(matches!(&err, StorageError::Invalid(m) if m.contains("items")), "{err:?}");
+        assert_eq!(s.schema("items").as_deref(), Some(&items()));
+        // A fresh registry over the same backend (a restarted process) sets up again.
+        let again = CheckedStore::new(h.backend.clone(), SchemaRegistry::new(), "t1");
+        again.setup_models(vec![items()]).await.unwrap();
+        assert_eq!(again.count("items", &Filter::All).await.unwrap(), 1);
+    }
+
+    pub async fn validation_errors(f: Factory) {
+        let h = f();
+        let s = setup(&h, "t1").await;
+        s.insert("items", items_rows(&[(1, Some("a"), Some(1))])).await.unwrap();
+        let invalid = |r: Result<(), StorageError>, needle: &str| match r {
+            Err(StorageError::Invalid(m)) => assert!(m.contains(needle), "{m:?} should mention {needle:?}"),
+            other => panic!("expected Invalid mentioning {needle:?}, got {other:?}"),
+        };
+        // Unknown columns, everywhere a column is named.
+        invalid(s.find("items", &Query::filter(Filter::eq("nope", 1i64))).await.map(drop), "nope");
+        invalid(s.find("items", &Query::filter(Filter::not(Filter::is_null("ghost")))).await.map(drop), "ghost");
+        invalid(
+            s.find("items", &Query { order_by: vec![Order::parse("-nope")], ..Query::default() }).await.map(drop),
+            "nope",
+        );
+        invalid(s.count("items", &Filter::is_in("zzz", [1i64])).await.map(drop), "zzz");
+        invalid(
+            s.insert("items", rows(&["id", "bad"], vec![vec![Value::Int(2), Value::Int(0)]])).await.map(drop),
+            "bad",
+        );
+        invalid(s.update("items", Filter::All, vec![("bad".into(), Value::Int(0))]).await.map(drop), "bad");
+        invalid(s.delete("items", Filter::eq("bad", 1i64)).await.map(drop), "bad");
+        // Wrong types.
+        invalid(s.find("items", &Query::filter(Filter::eq("n", "1"))).await.map(drop), "`n`");
+        invalid(s.insert("items", rows(&["id"], vec![vec![Value::from("1")]])).await.map(drop), "`id`");
+        invalid(s.update("items", Filter::All, vec![("flag".into(), Value::Int(1))]).await.map(drop), "`flag`");
+        invalid(s.update("items", Filter::All, vec![("doc".into(), "{oops".into())]).await.map(drop), "JSON");
+        invalid(s.update("items", Filter::All, vec![("at".into(), "tomorrow".into())]).await.map(drop), "RFC 3339");
+        invalid(s.update("items", Filter::All, vec![("x".into(), Value::Float(f64::NAN))]).await.map(drop), "finite");
+        // NULL: only where nullable, never in comparisons.
+        invalid(s.insert("items", rows(&["id"], vec![vec![Value::Null]])).await.map(drop), "nullable");
+        invalid(s.insert("items", rows(&["name"], vec![vec!["x".into()]])).await.map(drop), "`id`");
+        invalid(s.find("items", &Query::filter(Filter::eq("n", Value::Null))).await.map(drop), "is-null");
+        invalid(s.count("items", &Filter::is_in("n", [Value::Null])).await.map(drop), "is-null");
+        // Row shape.
+        invalid(s.insert("items", rows(&["id", "n"], vec![vec![Value::Int(3)]])).await.map(drop), "row 0");
+        invalid(
+            s.insert("items", rows(&["id", "id"], vec![vec![Value::Int(3), Value::Int(3)]])).await.map(drop),
+            "twice",
+        );
+        // Bad schemas.
+        let mut bad = items();
+        bad.name = "Items".into();
+        invalid(h.store("t1").setup_models(vec![bad]).await, "Items");
+        let mut bad = pairs();
+        bad.name = "p2".into();
+        bad.columns[0].name = "drop table".into();
+        invalid(s.setup_models(vec![bad]).await, "drop table");
+        let mut bad = pairs();
+        bad.name = "p3".into();
+        bad.columns.push(col("scope", ColumnType::Text, true));
+        invalid(s.setup_models(vec![bad]).await, "reserved");
+        let mut bad = pairs();
+        bad.name = "p4".into();
+        bad.indexes[0].columns.push("missing".into());
+        invalid(s.setup_models(vec![bad]).await, "missing");
+        assert_eq!(s.tables(), vec!["items".to_string(), "pairs".into()], "nothing registered by failed setups");
+        // Nothing was written by any of the above.
+        let all = s.find("items", &Query::default()).await.unwrap();
+        assert_eq!(ids(&all), vec![1]);
+        assert_eq!(all.get(0, "name"), Some(&Value::from("a")));
+        assert_eq!(all.get(0, "doc"), Some(&Value::Null));
+    }
+
+    pub async fn timestamps_are_canonical(f: Factory) {
+        let h = f();
+        let s = setup(&h, "t1").await;
+        let at = |id: i64, t: &str| rows(&["id", "at"], vec![vec![Value::Int(id), t.into()]]);
+        s.insert("items", at(1, "2026-01-01T00:00:00Z")).await.unwrap();
+        s.insert("items", at(2, "2026-01-01 00:00:00.5")).await.unwrap();
+        s.insert("items", at(3, "2026-01-01T00:00:01.000000Z")).await.unwrap();
+        s.insert(
+            "items",
+            rows(&["id", "at"], vec![vec![Value::Int(4), Value::Timestamp("2025-12-31T23:59:59.999999999Z".into())]]),
+        )
+        .await
+        .unwrap();
+        let got = s.find("items", &Query { order_by: vec![Order::parse("id")], ..Query::default() }).await.unwrap();
+        let stored: Vec<&Value> = (0..4).map(|r| got.get(r, "at").unwrap()).collect();
+        assert_eq!(
+            stored,
+            vec![
+                &Value::Timestamp("2026-01-01T00:00:00.000000Z".into()),
+                &Value::Timestamp("2026-01-01T00:00:00.500000Z".into()),
+                &Value::Timestamp("2026-01-01T00:00:01.000000Z".into()),
+                &Value::Timestamp("2025-12-31T23:59:59.999999Z".into()),
+            ]
+        );
+        // Filter values are canonicalized too, so equality and order follow time.
+        assert_eq!(find_ids(&s, "items", Filter::eq("at", "2026-01-01T00:00:00Z")).await, vec![1]);
+        assert_eq!(find_ids(&s, "items", Filter::eq("at", "2026-01-01T00:00:00.000000Z")).await, vec![1]);
+        assert_eq!(find_ids(&s, "items", Filter::lt("at", "2026-01-01T00:00:01Z")).await, vec![1, 2, 4]);
+        assert_eq!(find_ids(&s, "items", Filter::gt("at", "2026-01-01T00:00:00.1Z")).await, vec![2, 3]);
+        assert_eq!(find_ids(&s, "items", Filter::is_in("at", ["2026-01-01T00:00:01Z"])).await, vec![3]);
+        let order = s.find("items", &Query { order_by: vec![Order::parse("at")], ..Query::default() }).await.unwrap();
+        assert_eq!(ids(&order), vec![4, 1, 2, 3]);
+        let now = std::time::SystemTime::now();
+        s.update("items", Filter::eq("id", 1i64), vec![("at".into(), Value::from(now))]).await.unwrap();
+        assert_eq!(find_ids(&s, "items", Filter::eq("at", Value::from(now))).await, vec![1]);
+    }
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod memory_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::cases::$case(super::common::memory).await
+                }
+            )*
+        }
+        mod sqlite_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::cases::$case(super::common::sqlite).await
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    crud,
+    value_types_round_trip,
+    filters_and_null_semantics,
+    order_limit_offset,
+    unique_keys,
+    apply_is_all_or_nothing,
+    check_op,
+    scope_isolation,
+    table_not_found_before_setup,
+    setup_is_idempotent,
+    validation_errors,
+    timestamps_are_canonical,
+);

@@ -1,0 +1,137 @@
+//! SQLite-specific behaviour: concurrency through one file, durability across
+//! reopen, several backends on one file, and open errors.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use nexau_session_storage::*;
+
+fn counter() -> TableSchema {
+    TableSchema {
+        name: "counter".into(),
+        columns: vec![col("id", ColumnType::Int, false), col("value", ColumnType::Int, false)],
+        primary_key: vec!["id".into()],
+        indexes: vec![],
+    }
+}
+
+async fn read_value(store: &CheckedStore) -> i64 {
+    let rows = store.find("counter", &Query::filter(Filter::eq("id", 1i64))).await.unwrap();
+    rows.get(0, "value").and_then(Value::as_i64).expect("counter row")
+}
+
+/// Increments the counter `times` times by compare-and-set, retrying when
+/// another task got there first. Returns how many attempts lost the race.
+async fn increment(store: CheckedStore, times: usize) -> Result<u64, StorageError> {
+    let mut lost = 0;
+    for _ in 0..times {
+        loop {
+            let seen = read_value(&store).await;
+            let changed = store
+                .update(
+                    "counter",
+                    Filter::and([Filter::eq("id", 1i64), Filter::eq("value", seen)]),
+                    vec![("value".into(), Value::Int(seen + 1))],
+                )
+                .await?;
+            if changed == 1 {
+                break;
+            }
+            assert_eq!(changed, 0);
+            lost += 1;
+        }
+    }
+    Ok(lost)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_tasks_of_conditional_increments_lose_no_update() {
+    let h = sqlite();
+    let store = h.store("t");
+    store.setup_models(vec![counter()]).await.unwrap();
+    store.insert("counter", rows(&["id", "value"], vec![vec![Value::Int(1), Value::Int(0)]])).await.unwrap();
+    let tasks: Vec<_> = (0..8).map(|_| tokio::spawn(increment(store.clone(), 100))).collect();
+    let mut lost = 0;
+    for t in tasks {
+        // Any error (e.g. "database is locked") fails the test here.
+        lost += t.await.expect("task").expect("no storage error");
+    }
+    assert_eq!(read_value(&store).await, 800, "every increment landed exactly once ({lost} lost races retried)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_backends_on_one_file_serialize_through_sqlite_locks() {
+    // Two backends on one file behave like two processes: their writers
+    // contend for SQLite's lock and rely on BEGIN IMMEDIATE + busy_timeout.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let one: Arc<dyn Backend> = Arc::new(SqliteBackend::open(&path).unwrap());
+    let two: Arc<dyn Backend> = Arc::new(SqliteBackend::open(&path).unwrap());
+    let s1 = CheckedStore::new(one, SchemaRegistry::new(), "t");
+    let s2 = CheckedStore::new(two, SchemaRegistry::new(), "t");
+    s1.setup_models(vec![counter()]).await.unwrap();
+    s2.setup_models(vec![counter()]).await.unwrap();
+    s1.insert("counter", rows(&["id", "value"], vec![vec![Value::Int(1), Value::Int(0)]])).await.unwrap();
+    let tasks: Vec<_> = [&s1, &s2, &s1, &s2].into_iter().map(|s| tokio::spawn(increment(s.clone(), 50))).collect();
+    for t in tasks {
+        t.await.unwrap().expect("no storage error");
+    }
+    assert_eq!(read_value(&s1).await, 200);
+    assert_eq!(read_value(&s2).await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("durable.db");
+    {
+        let store = CheckedStore::new(Arc::new(SqliteBackend::open(&path).unwrap()), SchemaRegistry::new(), "t");
+        store.setup_models(vec![items()]).await.unwrap();
+        store.insert("items", items_rows(&[(1, Some("kept"), Some(5))])).await.unwrap();
+    }
+    let backend = SqliteBackend::open(&path).unwrap();
+    assert_eq!(backend.path(), Some(path.as_path()));
+    let store = CheckedStore::new(Arc::new(backend), SchemaRegistry::new(), "t");
+    store.setup_models(vec![items()]).await.unwrap();
+    let rows = store.find("items", &Query::default()).await.unwrap();
+    assert_eq!(rows.get(0, "name"), Some(&Value::from("kept")));
+    assert_eq!(rows.len(), 1);
+    let mode: String =
+        rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode.to_lowercase(), "wal");
+}
+
+#[test]
+fn missing_parent_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no").join("such").join("dir").join("s.db");
+    let err = SqliteBackend::open(&path).unwrap_err();
+    match err {
+        StorageError::Backend(m) => assert!(m.contains("does not exist") && m.contains("dir"), "{m}"),
+        other => panic!("expected a Backend error, got {other:?}"),
+    }
+    assert!(!path.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_dropped_behind_our_back_is_table_not_found() {
+    let h = sqlite();
+    let store = h.store("t");
+    store.setup_models(vec![items()]).await.unwrap();
+    let path = h.dir.as_ref().unwrap().path().join("test.db");
+    rusqlite::Connection::open(&path).unwrap().execute_batch("DROP TABLE items").unwrap();
+    let err = store.count("items", &Filter::All).await.unwrap_err();
+    assert_eq!(err, StorageError::TableNotFound("items".into()));
+    let err = store.insert("items", items_rows(&[(1, None, None)])).await.unwrap_err();
+    assert_eq!(err, StorageError::TableNotFound("items".into()));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn in_memory_database_works_on_a_current_thread_runtime() {
+    let store = CheckedStore::new(Arc::new(SqliteBackend::open_in_memory().unwrap()), SchemaRegistry::new(), "t");
+    store.setup_models(vec![items()]).await.unwrap();
+    store.insert("items", items_rows(&[(1, Some("a"), None), (2, Some("b"), None)])).await.unwrap();
+    assert_eq!(find_ids(&store, "items", Filter::ne("name", "a")).await, vec![2]);
+}
