@@ -1,1 +1,59 @@
-fn main(){}
+//! Builds the session-logic component (`guest/`) for `wasm32-wasip2` and
+//! places it in `OUT_DIR` for `include_bytes!`, so a fresh clone needs no
+//! manual step. Installs the target through rustup when it is missing.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.parent().expect("host/ lives in the workspace").to_path_buf();
+    for watched in ["guest/src", "guest/Cargo.toml", "wit", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+
+    ensure_target_installed();
+
+    // A separate target dir: the outer cargo holds the lock on its own.
+    let target_dir = root.join("target").join("guest-build");
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root)
+        .args(["build", "--locked", "-p", "nexau-session-guest", "--target", TARGET, "--profile", "guest"])
+        .env("CARGO_TARGET_DIR", &target_dir);
+    // Flags and wrappers meant for the host build (clippy, coverage, sanitizers)
+    // must not leak into the guest build.
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "CARGO_BUILD_RUSTFLAGS"] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().expect("failed to run cargo for the guest component");
+    assert!(status.success(), "building the guest component failed ({status})");
+
+    let built = target_dir.join(TARGET).join("guest").join("nexau_session_guest.wasm");
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("session_logic.wasm");
+    std::fs::copy(&built, &out).unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
+}
+
+/// Runs `rustup target add wasm32-wasip2` when the sysroot has no such target.
+fn ensure_target_installed() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let sysroot = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let installed = sysroot
+        .map(|s| Path::new(&s).join("lib/rustlib").join(TARGET).exists())
+        .unwrap_or(false);
+    if !installed {
+        let status = Command::new("rustup").args(["target", "add", TARGET]).status();
+        match status {
+            Ok(s) if s.success() => {}
+            other => panic!("the {TARGET} target is missing and `rustup target add {TARGET}` failed: {other:?}"),
+        }
+    }
+}

@@ -1,1 +1,51 @@
+//! nexau-session: agent session management. Agents are stateless; sessions
+//! hold the state. The session logic is a WebAssembly component (`guest/`),
+//! hosted here by wasmtime; the storage is supplied by this host (SQLite by
+//! default, or memory).
+//!
+//! ```no_run
+//! # async fn demo() -> nexau_session::Result<()> {
+//! use nexau_session::{Agent, BusyPolicy, Engine, OfflineModel, SessionManager};
+//! use std::time::Duration;
+//!
+//! let engine = Engine::from_url("sqlite+aiosqlite:///sessions.db").await?;
+//! engine.setup_models().await?;
+//! let manager = SessionManager::builder(engine)
+//!     .lock_ttl(Duration::from_secs(30))
+//!     .heartbeat_interval(Duration::from_secs(10))
+//!     .on_busy(BusyPolicy::Wait(Duration::from_secs(5)))
+//!     .build()?;
+//! let mut agent = Agent::new(OfflineModel, &manager, "user_123", Some("sess_456")).await?;
+//! let reply = agent.run("Hello").await?;
+//! # Ok(()) }
+//! ```
 
+mod agent;
+mod backends;
+mod chat_model;
+mod clock;
+mod db_url;
+mod engine;
+mod error;
+mod filter_dsl;
+mod manager;
+mod message;
+mod run_lock;
+pub mod runtime;
+mod session;
+
+pub use agent::Agent;
+pub use chat_model::{ChatModel, OfflineModel};
+pub use clock::{Clock, ManualClock, NOW_ENV, SystemClock, clock_from_env};
+pub use db_url::DbUrl;
+pub use engine::{
+    AcquireOutcome, AgentLockModel, AgentModel, AgentRunActionModel, DEFAULT_SCOPE, Engine, EngineBuilder, Fence,
+    HistoryAction, Record, RowReader, RunStatus, SessionModel, WriteOptions,
+};
+pub use error::{Error, LockHolder, Result};
+pub use filter_dsl::parse_filter;
+pub use manager::{BusyPolicy, SessionManager, SessionManagerBuilder};
+pub use message::{ContentBlock, Message, Role};
+pub use nexau_session_storage as storage;
+pub use run_lock::RunLock;
+pub use session::{AgentInfo, AgentRef, Lease, Receipt, Session, SessionQuery, SessionUpdate};

@@ -1,0 +1,146 @@
+//! `sessions create|list|show|delete`.
+
+use clap::Subcommand;
+use nexau_session::storage::{Filter, Order};
+use nexau_session::{Engine, Error, SessionQuery, parse_filter};
+use serde::Serialize;
+
+use super::exit;
+use super::output::{ns_to_rfc3339, print_json};
+
+#[derive(Subcommand)]
+pub enum SessionsCommand {
+    /// Creates a session (or finds it) and prints its id.
+    Create {
+        /// The user id.
+        #[arg(long)]
+        user: String,
+        /// The session id (generated as sess_{ULID} when not given).
+        #[arg(long)]
+        session: Option<String>,
+    },
+    /// Lists sessions.
+    List {
+        /// Only this user's sessions.
+        #[arg(long)]
+        user: Option<String>,
+        /// PostgREST-style filter over the session columns (repeat to AND), e.g. updated_at.lt.2026-01-01T00:00:00Z
+        #[arg(long)]
+        filter: Vec<String>,
+        /// Sort key: a column, `-column` for descending (repeatable; default created_at).
+        #[arg(long, allow_hyphen_values = true)]
+        order_by: Vec<String>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Skip this many first.
+        #[arg(long)]
+        offset: Option<u32>,
+        /// One JSON array on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows one session with its agents and locks.
+    Show {
+        /// The user id.
+        #[arg(long)]
+        user: String,
+        /// The session id.
+        #[arg(long)]
+        session: String,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deletes a session with its agents, history and locks.
+    Delete {
+        /// The user id.
+        #[arg(long)]
+        user: String,
+        /// The session id.
+        #[arg(long)]
+        session: String,
+    },
+}
+
+pub async fn run(engine: Engine, cmd: SessionsCommand) -> anyhow::Result<u8> {
+    match cmd {
+        SessionsCommand::Create { user, session } => {
+            let s = engine.get_or_create_session(&user, session.as_deref()).await?;
+            println!("{}", s.session_id);
+        }
+        SessionsCommand::List { user, filter, order_by, limit, offset, json } => {
+            let table = engine.table_schema("sessions")?;
+            let filters = filter.iter().map(|f| parse_filter(f, &table)).collect::<Result<Vec<_>, _>>()?;
+            let query = SessionQuery {
+                user_id: user,
+                filter: if filters.is_empty() { Filter::All } else { Filter::And(filters) },
+                order_by: order_by.iter().map(|o| Order::parse(o)).collect(),
+                limit,
+                offset,
+            };
+            let sessions = engine.list_sessions(&query).await?;
+            if json {
+                print_json(&sessions)?;
+            } else {
+                for s in &sessions {
+                    println!("{}\t{}\tcreated {}\tupdated {}", s.user_id, s.session_id, s.created_at, s.updated_at);
+                }
+            }
+        }
+        SessionsCommand::Show { user, session, json } => {
+            let Some(s) = engine.get_session(&user, &session).await? else {
+                return Err(Error::NotFound(format!("session {session} of user {user} does not exist")).into());
+            };
+            let agents = engine.list_agents(&user, &session).await?;
+            let locks = engine.list_locks(&user, &session).await?;
+            if json {
+                #[derive(Serialize)]
+                struct Lock<'a> {
+                    agent_id: &'a str,
+                    #[serde(flatten)]
+                    lease: &'a nexau_session::Lease,
+                }
+                #[derive(Serialize)]
+                struct Shown<'a> {
+                    #[serde(flatten)]
+                    session: &'a nexau_session::Session,
+                    agents: &'a [nexau_session::AgentInfo],
+                    locks: Vec<Lock<'a>>,
+                }
+                let locks = locks.iter().map(|(a, l)| Lock { agent_id: a, lease: l }).collect();
+                print_json(&Shown { session: &s, agents: &agents, locks })?;
+            } else {
+                println!("user:       {}", s.user_id);
+                println!("session:    {}", s.session_id);
+                println!("created:    {}", s.created_at);
+                println!("updated:    {}", s.updated_at);
+                println!("version:    {}", s.version);
+                println!("context:    {}", s.context);
+                println!("storage:    {}", s.storage);
+                for a in &agents {
+                    let root = if a.is_root { " (root)" } else { "" };
+                    println!("agent:      {} {}{root}, last updated {}", a.agent_id, a.agent_name, a.last_updated);
+                }
+                let now = engine.clock().now_ns();
+                for (agent, l) in &locks {
+                    match &l.holder_id {
+                        Some(h) if l.is_held_at(now) => println!(
+                            "lock:       {agent} held by {h} (token {}) until {}",
+                            l.token,
+                            ns_to_rfc3339(l.expires_at_ns)
+                        ),
+                        _ => println!("lock:       {agent} free (last token {})", l.token),
+                    }
+                }
+            }
+        }
+        SessionsCommand::Delete { user, session } => {
+            if !engine.delete_session(&user, &session).await? {
+                return Err(Error::NotFound(format!("session {session} of user {user} does not exist")).into());
+            }
+            println!("deleted {session}");
+        }
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,132 @@
+//! [`Engine`]: one storage backend, the session-logic runtime, and a scope.
+
+mod history;
+mod locks;
+mod maintenance;
+mod sessions;
+pub(crate) mod wit_map;
+
+use std::sync::Arc;
+
+use nexau_session_storage::{Backend, CheckedStore, SchemaRegistry, TableSchema};
+
+use crate::runtime::{Instance, Limits, Runtime};
+use crate::{Clock, DbUrl, Error, Result, backends, clock_from_env};
+
+pub use history::{Fence, HistoryAction, RunStatus, WriteOptions};
+pub use locks::AcquireOutcome;
+pub use maintenance::{AgentLockModel, AgentModel, AgentRunActionModel, Record, RowReader, SessionModel};
+
+/// The scope a store uses unless told otherwise.
+pub const DEFAULT_SCOPE: &str = "default";
+
+/// The entry point: a storage backend plus the session logic that runs on it.
+///
+/// ```no_run
+/// # async fn demo() -> nexau_session::Result<()> {
+/// use nexau_session::Engine;
+/// let engine = Engine::from_url("sqlite+aiosqlite:///sessions.db").await?;
+/// engine.setup_models().await?;
+/// let session = engine.get_or_create_session("user_123", None).await?;
+/// println!("{}", session.session_id);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    runtime: Runtime,
+    backend: Arc<dyn Backend>,
+    registry: SchemaRegistry,
+    store: Arc<CheckedStore>,
+    scope: String,
+}
+
+/// Configures an [`Engine`].
+pub struct EngineBuilder {
+    url: String,
+    clock: Option<Arc<dyn Clock>>,
+    scope: String,
+    limits: Limits,
+}
+
+impl EngineBuilder {
+    /// The clock (default: `NEXAU_SESSION_NOW` when set, else the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The tenant scope every storage call is bound to (default `"default"`).
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = scope.into();
+        self
+    }
+
+    /// Per-call limits on the session logic.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Opens the backend and prepares the runtime.
+    pub async fn build(self) -> Result<Engine> {
+        let url = DbUrl::parse(&self.url)?;
+        let clock = match self.clock {
+            Some(c) => c,
+            None => clock_from_env()?,
+        };
+        let backend = backends::open_backend(&url).await?;
+        let runtime = Runtime::new(clock, self.limits)?;
+        Ok(Engine::assemble(runtime, backend, SchemaRegistry::default(), self.scope))
+    }
+}
+
+impl Engine {
+    /// Opens the backend `url` names with the default settings; see [`DbUrl::parse`]
+    /// for the accepted URLs.
+    pub async fn from_url(url: &str) -> Result<Engine> {
+        Engine::builder(url).build().await
+    }
+
+    /// A builder for an engine on `url`.
+    pub fn builder(url: &str) -> EngineBuilder {
+        EngineBuilder { url: url.to_owned(), clock: None, scope: DEFAULT_SCOPE.to_owned(), limits: Limits::default() }
+    }
+
+    fn assemble(runtime: Runtime, backend: Arc<dyn Backend>, registry: SchemaRegistry, scope: String) -> Engine {
+        let store = Arc::new(CheckedStore::new(backend.clone(), registry.clone(), scope.clone()));
+        Engine { runtime, backend, registry, store, scope }
+    }
+
+    /// The same backend and runtime, bound to another tenant scope: nothing of
+    /// one scope is visible from another.
+    pub fn with_scope(&self, scope: impl Into<String>) -> Engine {
+        Engine::assemble(self.runtime.clone(), self.backend.clone(), self.registry.clone(), scope.into())
+    }
+
+    /// The tenant scope of this engine.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// The clock the session logic sees.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        self.runtime.clock()
+    }
+
+    /// Creates the tables and indexes that are missing (idempotent). Call it
+    /// once per process before anything else.
+    pub async fn setup_models(&self) -> Result<()> {
+        let mut i = self.instance().await?;
+        i.logic.nexau_session_sessions().call_setup_models(&mut i.store).await?.map_err(wit_map::error)
+    }
+
+    /// The declared schema of one of the session logic's tables (after
+    /// [`Engine::setup_models`]), without the host's scope column.
+    pub fn table_schema(&self, table: &str) -> Result<TableSchema> {
+        self.store.schema(table).map(|s| (*s).clone()).ok_or_else(|| Error::TableNotFound(table.to_owned()))
+    }
+
+    async fn instance(&self) -> Result<Instance> {
+        self.runtime.instantiate(self.store.clone()).await
+    }
+}

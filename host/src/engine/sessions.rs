@@ -1,0 +1,91 @@
+//! Sessions and agents.
+
+use super::{Engine, wit_map};
+use crate::runtime::bindings::exports::nexau::session::sessions as wit;
+use crate::runtime::{filter_to_wit, orders_to_wit};
+use crate::{AgentInfo, Result, Session, SessionQuery, SessionUpdate};
+
+impl Engine {
+    /// The session, created when absent; `None` generates a `sess_{ULID}` id.
+    pub async fn get_or_create_session(&self, user_id: &str, session_id: Option<&str>) -> Result<Session> {
+        let mut i = self.instance().await?;
+        let s = i.logic.nexau_session_sessions().call_get_or_create(&mut i.store, user_id, session_id).await?;
+        wit_map::session(s.map_err(wit_map::error)?)
+    }
+
+    /// The session, if it exists.
+    pub async fn get_session(&self, user_id: &str, session_id: &str) -> Result<Option<Session>> {
+        let mut i = self.instance().await?;
+        let s = i.logic.nexau_session_sessions().call_get(&mut i.store, user_id, session_id).await?;
+        s.map_err(wit_map::error)?.map(wit_map::session).transpose()
+    }
+
+    /// Sessions matching `query`.
+    pub async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>> {
+        let q = wit::SessionQuery {
+            user_id: query.user_id.clone(),
+            filter: filter_to_wit(&query.filter),
+            order_by: orders_to_wit(&query.order_by),
+            limit: query.limit,
+            offset: query.offset,
+        };
+        let mut i = self.instance().await?;
+        let list = i.logic.nexau_session_sessions().call_list_sessions(&mut i.store, &q).await?;
+        list.map_err(wit_map::error)?.into_iter().map(wit_map::session).collect()
+    }
+
+    /// Applies `changes`; with `expected_version`, fails with
+    /// [`Error::VersionConflict`](crate::Error::VersionConflict) unless it matches.
+    pub async fn update_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        changes: &SessionUpdate,
+        expected_version: Option<u64>,
+    ) -> Result<Session> {
+        let changes = wit::SessionUpdate {
+            context: changes.context.as_ref().map(|v| v.to_string()),
+            storage: changes.storage.as_ref().map(|v| v.to_string()),
+            sandbox_state: changes.sandbox_state.as_ref().map(|v| v.to_string()),
+        };
+        let mut i = self.instance().await?;
+        let s = i
+            .logic
+            .nexau_session_sessions()
+            .call_update(&mut i.store, user_id, session_id, &changes, expected_version)
+            .await?;
+        wit_map::session(s.map_err(wit_map::error)?)
+    }
+
+    /// Deletes the session with its agents, history and locks; false when it did not exist.
+    pub async fn delete_session(&self, user_id: &str, session_id: &str) -> Result<bool> {
+        let mut i = self.instance().await?;
+        let r = i.logic.nexau_session_sessions().call_delete(&mut i.store, user_id, session_id).await?;
+        r.map_err(wit_map::error)
+    }
+
+    /// The agent, created when absent; `agent_id: None` is the session's root agent.
+    /// The session must exist.
+    pub async fn ensure_agent(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        agent_id: Option<&str>,
+        agent_name: &str,
+    ) -> Result<AgentInfo> {
+        let mut i = self.instance().await?;
+        let a = i
+            .logic
+            .nexau_session_sessions()
+            .call_ensure_agent(&mut i.store, user_id, session_id, agent_id, agent_name)
+            .await?;
+        Ok(wit_map::agent(a.map_err(wit_map::error)?))
+    }
+
+    /// The agents of a session.
+    pub async fn list_agents(&self, user_id: &str, session_id: &str) -> Result<Vec<AgentInfo>> {
+        let mut i = self.instance().await?;
+        let list = i.logic.nexau_session_sessions().call_list_agents(&mut i.store, user_id, session_id).await?;
+        Ok(list.map_err(wit_map::error)?.into_iter().map(wit_map::agent).collect())
+    }
+}

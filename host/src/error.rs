@@ -1,0 +1,93 @@
+//! The library's error type.
+
+use std::time::SystemTime;
+
+use nexau_session_storage::StorageError;
+
+/// Who holds a lock, as reported by [`Error::LockHeld`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    /// The holder's id (`{pid}:{8 hex}` for this host's holders).
+    pub holder_id: String,
+    /// The run the holder declared, if any.
+    pub run_id: Option<String>,
+    /// The holder's fencing token.
+    pub token: u64,
+    /// When the holder's lease runs out unless renewed (ns since the epoch).
+    pub expires_at_ns: i64,
+}
+
+impl LockHolder {
+    /// The expiry as RFC 3339 text.
+    pub fn expires_at_rfc3339(&self) -> String {
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(self.expires_at_ns.max(0) as u64);
+        humantime::format_rfc3339_millis(t).to_string()
+    }
+}
+
+/// Everything that can go wrong in nexau-session.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input (an id, a URL, a message, an option); nothing was written.
+    #[error("{0}")]
+    Invalid(String),
+    /// A session, agent or run that does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A table that was never set up (`TableNotFoundError` in the reference).
+    #[error("table `{0}` does not exist: call Engine::setup_models() first")]
+    TableNotFound(String),
+    /// The agent's lock is held by someone else.
+    #[error("lock held by {} (token {}) until {}", .0.holder_id, .0.token, .0.expires_at_rfc3339())]
+    LockHeld(LockHolder),
+    /// The run's lock expired or moved on; the write that carried its token was
+    /// refused (`AgentLockExpiredError` in the reference).
+    #[error("lock expired: {0}")]
+    LockExpired(String),
+    /// A versioned update saw another version.
+    #[error("version conflict: the session is at version {current}")]
+    VersionConflict {
+        /// The version now stored.
+        current: u64,
+    },
+    /// Concurrent writers kept colliding; the call may be retried.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The storage backend failed.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// The model behind an [`Agent`](crate::Agent) failed.
+    #[error("model: {0}")]
+    Model(String),
+    /// The WebAssembly runtime failed (compile error, trap, resource limit).
+    #[error("runtime: {0}")]
+    Runtime(String),
+}
+
+impl Error {
+    /// True for [`Error::LockExpired`]: the run lost its lock.
+    pub fn is_lock_lost(&self) -> bool {
+        matches!(self, Error::LockExpired(_))
+    }
+}
+
+impl From<StorageError> for Error {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::TableNotFound(t) => Error::TableNotFound(t),
+            StorageError::Invalid(m) => Error::Invalid(m),
+            StorageError::DuplicateKey(m) => Error::Conflict(format!("duplicate key: {m}")),
+            StorageError::Conflict(i) => Error::Conflict(format!("batch op {i} did not match")),
+            StorageError::Backend(m) => Error::Storage(m),
+        }
+    }
+}
+
+impl From<wasmtime::Error> for Error {
+    fn from(e: wasmtime::Error) -> Self {
+        Error::Runtime(format!("{e:#}"))
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,196 @@
+//! The PostgREST-style filter syntax of `--filter`, as the reference uses it:
+//! `updated_at.lt.2026-01-01T00:00:00Z`, `and=(user_id.eq.alice,updated_at.lt.…)`,
+//! `or=(…)`, `not.and=(…)`, `session_id.not.eq.x`, `user_id.in.(a,b)`,
+//! `root_agent_id.is.null`.
+
+use crate::Error;
+use crate::storage::{ColumnType, Filter, TableSchema, Value};
+
+/// Parses `expr` into a filter over `table`'s columns; values are typed by
+/// the column they are compared with.
+///
+/// ```
+/// # use nexau_session::storage::{Column, ColumnType, Filter, TableSchema};
+/// # let table = TableSchema { name: "t".into(), primary_key: vec!["user_id".into()], indexes: vec![],
+/// #   columns: vec![Column { name: "user_id".into(), ty: ColumnType::Text, nullable: false },
+/// #                 Column { name: "version".into(), ty: ColumnType::Int, nullable: false }] };
+/// use nexau_session::parse_filter;
+/// let f = parse_filter("and=(user_id.eq.alice,version.gt.2)", &table).unwrap();
+/// assert_eq!(f, Filter::and([Filter::eq("user_id", "alice"), Filter::gt("version", 2i64)]));
+/// ```
+pub fn parse_filter(expr: &str, table: &TableSchema) -> Result<Filter, Error> {
+    parse_expr(expr.trim(), table)
+        .map_err(|why| Error::Invalid(format!("bad filter {expr:?}: {why}")))
+}
+
+fn parse_expr(expr: &str, table: &TableSchema) -> Result<Filter, String> {
+    if let Some(rest) = expr.strip_prefix("not.") {
+        if rest.starts_with("and=") || rest.starts_with("or=") {
+            return Ok(Filter::not(parse_expr(rest, table)?));
+        }
+    }
+    for (name, is_and) in [("and=", true), ("or=", false)] {
+        if let Some(rest) = expr.strip_prefix(name) {
+            let inner = rest
+                .strip_prefix('(')
+                .and_then(|r| r.strip_suffix(')'))
+                .ok_or_else(|| format!("`{name}` takes a parenthesised list, e.g. {name}(a.eq.1,b.eq.2)"))?;
+            let parts = split_top_level(inner)?
+                .into_iter()
+                .map(|p| parse_expr(p.trim(), table))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(if is_and { Filter::And(parts) } else { Filter::Or(parts) });
+        }
+    }
+    parse_condition(expr, table)
+}
+
+/// Splits on commas that are not inside parentheses.
+fn split_top_level(s: &str) -> Result<Vec<&str>, String> {
+    let (mut depth, mut start, mut parts) = (0i32, 0usize, Vec::new());
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err("unbalanced parentheses".into());
+                }
+            }
+            ',' if depth == 0 => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return Err("unbalanced parentheses".into());
+    }
+    parts.push(&s[start..]);
+    if parts.iter().any(|p| p.trim().is_empty()) {
+        return Err("empty condition in a list".into());
+    }
+    Ok(parts)
+}
+
+fn parse_condition(expr: &str, table: &TableSchema) -> Result<Filter, String> {
+    let (field, rest) = expr.split_once('.').ok_or("expected FIELD.OP.VALUE, e.g. user_id.eq.alice")?;
+    let column = table
+        .column(field)
+        .ok_or_else(|| format!("{} has no column {field:?}", table.name))?;
+    let (negate, rest) = match rest.strip_prefix("not.") {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    let (op, value) = rest.split_once('.').ok_or("expected FIELD.OP.VALUE, e.g. user_id.eq.alice")?;
+    let typed = |text: &str| typed_value(text, column.ty, field);
+    let filter = match op {
+        "eq" => Filter::eq(field, typed(value)?),
+        "neq" | "ne" => Filter::ne(field, typed(value)?),
+        "lt" => Filter::lt(field, typed(value)?),
+        "lte" | "le" => Filter::le(field, typed(value)?),
+        "gt" => Filter::gt(field, typed(value)?),
+        "gte" | "ge" => Filter::ge(field, typed(value)?),
+        "in" => {
+            let inner = value
+                .strip_prefix('(')
+                .and_then(|r| r.strip_suffix(')'))
+                .ok_or("`in` takes a parenthesised list, e.g. user_id.in.(alice,bob)")?;
+            let values = if inner.is_empty() {
+                Vec::new()
+            } else {
+                inner.split(',').map(|v| typed(v.trim())).collect::<Result<Vec<_>, _>>()?
+            };
+            Filter::In { field: field.to_owned(), values }
+        }
+        "is" => match value {
+            "null" => Filter::is_null(field),
+            "not_null" | "notnull" => Filter::not(Filter::is_null(field)),
+            "true" | "false" if column.ty == ColumnType::Bool => Filter::eq(field, value == "true"),
+            other => return Err(format!("`is` takes null, not_null, true or false, not {other:?}")),
+        },
+        other => return Err(format!("unknown operator {other:?} (use eq, neq, lt, lte, gt, gte, in, is)")),
+    };
+    Ok(if negate { Filter::not(filter) } else { filter })
+}
+
+fn typed_value(text: &str, ty: ColumnType, field: &str) -> Result<Value, String> {
+    let bad = |what: &str| format!("{field} is {what}, and {text:?} is not");
+    Ok(match ty {
+        ColumnType::Int => Value::Int(text.parse().map_err(|_| bad("an integer"))?),
+        ColumnType::Float => Value::Float(text.parse().map_err(|_| bad("a number"))?),
+        ColumnType::Bool => Value::Bool(text.parse().map_err(|_| bad("true or false"))?),
+        ColumnType::Timestamp => {
+            humantime::parse_rfc3339_weak(text).map_err(|_| bad("a timestamp (RFC 3339)"))?;
+            Value::Timestamp(text.to_owned())
+        }
+        ColumnType::Text | ColumnType::Json => Value::Text(text.to_owned()),
+        ColumnType::Bytes => return Err(format!("{field} holds bytes and cannot be filtered on")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Column;
+
+    fn table() -> TableSchema {
+        let col = |name: &str, ty| Column { name: name.into(), ty, nullable: true };
+        TableSchema {
+            name: "sessions".into(),
+            columns: vec![
+                col("user_id", ColumnType::Text),
+                col("updated_at", ColumnType::Timestamp),
+                col("version", ColumnType::Int),
+                col("root_agent_id", ColumnType::Text),
+            ],
+            primary_key: vec!["user_id".into()],
+            indexes: vec![],
+        }
+    }
+
+    #[test]
+    fn parses_the_reference_forms() {
+        let t = table();
+        assert_eq!(
+            parse_filter("updated_at.lt.2026-01-01T00:00:00Z", &t).unwrap(),
+            Filter::lt("updated_at", Value::Timestamp("2026-01-01T00:00:00Z".into()))
+        );
+        assert_eq!(
+            parse_filter("and=(user_id.eq.alice,or=(version.gt.2,root_agent_id.is.null))", &t).unwrap(),
+            Filter::and([
+                Filter::eq("user_id", "alice"),
+                Filter::or([Filter::gt("version", 2i64), Filter::is_null("root_agent_id")])
+            ])
+        );
+        assert_eq!(
+            parse_filter("user_id.not.eq.bob", &t).unwrap(),
+            Filter::not(Filter::eq("user_id", "bob"))
+        );
+        assert_eq!(parse_filter("user_id.in.(a,b)", &t).unwrap(), Filter::is_in("user_id", ["a", "b"]));
+        assert_eq!(
+            parse_filter("not.and=(user_id.eq.a)", &t).unwrap(),
+            Filter::not(Filter::and([Filter::eq("user_id", "a")]))
+        );
+    }
+
+    #[test]
+    fn rejects_bad_input_with_one_line() {
+        let t = table();
+        for bad in [
+            "nope.eq.1",
+            "user_id",
+            "user_id.like.x",
+            "version.gt.x",
+            "updated_at.lt.yesterday",
+            "and=(user_id.eq.a",
+            "and=user_id.eq.a",
+            "and=(user_id.eq.a,)",
+            "user_id.in.a,b",
+        ] {
+            let e = parse_filter(bad, &t).unwrap_err().to_string();
+            assert!(e.starts_with("bad filter") && !e.contains('\n'), "{bad}: {e}");
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The per-call store data: WASI context, resource table, limits, and the
+//! scoped storage handle the guest's `storage` imports run against.
+
+use std::sync::Arc;
+
+use nexau_session_storage::CheckedStore;
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::limits::CallBudget;
+
+/// What one `Store` carries.
+pub struct HostState {
+    pub(super) wasi: WasiCtx,
+    pub(super) table: ResourceTable,
+    pub(super) limits: StoreLimits,
+    pub(super) store: Arc<CheckedStore>,
+    pub(super) budget: CallBudget,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}

@@ -1,0 +1,82 @@
+//! The guest's `storage` import, served by the host's [`CheckedStore`]: every
+//! request is validated against the declared schemas and bound to the store's
+//! scope there, before any backend sees it.
+
+use nexau_session_storage as st;
+
+use super::bindings::nexau::session::storage::{self as wit, Host};
+use super::convert::*;
+use super::host_state::HostState;
+
+/// Approximate payload size of rows, for the per-call byte budget.
+fn rows_bytes(rows: &st::RowSet) -> usize {
+    rows.rows
+        .iter()
+        .flatten()
+        .map(|v| match v {
+            st::Value::Text(s) | st::Value::Json(s) | st::Value::Timestamp(s) => s.len() + 8,
+            st::Value::Bytes(b) => b.len() + 8,
+            _ => 8,
+        })
+        .sum()
+}
+
+impl HostState {
+    fn charge(&mut self, rows: &st::RowSet) -> Result<(), wit::StorageError> {
+        if self.budget.take(rows_bytes(rows)) {
+            Ok(())
+        } else {
+            Err(wit::StorageError::Invalid("the call moved more bytes through storage than its limit allows".into()))
+        }
+    }
+}
+
+impl Host for HostState {
+    async fn setup_models(&mut self, schemas: Vec<wit::TableSchema>) -> Result<(), wit::StorageError> {
+        let schemas = schemas.into_iter().map(schema_from_wit).collect();
+        self.store.setup_models(schemas).await.map_err(error_to_wit)
+    }
+
+    async fn insert(&mut self, table: String, rows: wit::RowSet) -> Result<u64, wit::StorageError> {
+        let rows = rows_from_wit(rows);
+        self.charge(&rows)?;
+        self.store.insert(&table, rows).await.map_err(error_to_wit)
+    }
+
+    async fn find(&mut self, table: String, query: wit::Query) -> Result<wit::RowSet, wit::StorageError> {
+        let query = query_from_wit(query).map_err(error_to_wit)?;
+        let rows = self.store.find(&table, &query).await.map_err(error_to_wit)?;
+        self.charge(&rows)?;
+        Ok(rows_to_wit(rows))
+    }
+
+    async fn count(&mut self, table: String, filter: wit::Filter) -> Result<u64, wit::StorageError> {
+        let filter = filter_from_wit(filter).map_err(error_to_wit)?;
+        self.store.count(&table, &filter).await.map_err(error_to_wit)
+    }
+
+    async fn update(
+        &mut self,
+        table: String,
+        filter: wit::Filter,
+        set: Vec<wit::Assignment>,
+    ) -> Result<u64, wit::StorageError> {
+        let filter = filter_from_wit(filter).map_err(error_to_wit)?;
+        self.store.update(&table, filter, assignments_from_wit(set)).await.map_err(error_to_wit)
+    }
+
+    async fn delete(&mut self, table: String, filter: wit::Filter) -> Result<u64, wit::StorageError> {
+        let filter = filter_from_wit(filter).map_err(error_to_wit)?;
+        self.store.delete(&table, filter).await.map_err(error_to_wit)
+    }
+
+    async fn apply(&mut self, batch: Vec<wit::WriteOp>) -> Result<Vec<u64>, wit::StorageError> {
+        let ops = batch.into_iter().map(write_op_from_wit).collect::<Result<Vec<_>, _>>().map_err(error_to_wit)?;
+        for op in &ops {
+            if let st::WriteOp::Insert { rows, .. } = op {
+                self.charge(rows)?;
+            }
+        }
+        self.store.apply(ops).await.map_err(error_to_wit)
+    }
+}

@@ -1,0 +1,266 @@
+//! The CLI contract across real processes: history across processes, exit
+//! codes, lock exclusion between processes, a SIGKILLed holder, concurrent
+//! chats.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nexau_session::{Engine, Error, Fence, WriteOptions};
+
+/// The binary, run in `dir` with `--db url`.
+fn cli(dir: &Path, url: &str) -> Command {
+    let mut c = Command::new(support::binary());
+    c.current_dir(dir).env_remove("NEXAU_SESSION_NOW").env("NEXAU_SESSION_DB", url);
+    c
+}
+
+fn run(mut c: Command, args: &[&str]) -> Output {
+    c.args(args).stdin(Stdio::null()).output().expect("run the binary")
+}
+
+fn ok(out: Output) -> String {
+    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn history_json(dir: &Path, url: &str, user: &str, session: &str) -> Vec<serde_json::Value> {
+    let out = ok(run(cli(dir, url), &["history", "show", "--user", user, "--session", session, "--json"]));
+    serde_json::from_str(&out).expect("history show --json prints one JSON array")
+}
+
+#[test]
+fn history_appended_by_two_processes_is_shown_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["sqlite:///sessions.db", "sqlite+aiosqlite:///nested/seed.db"] {
+        for (role, text) in [("user", "first"), ("assistant", "second")] {
+            ok(run(
+                cli(dir.path(), url),
+                &["history", "append", "--user", "u1", "--session", "s1", "--role", role, "--text", text],
+            ));
+        }
+        let messages = history_json(dir.path(), url, "u1", "s1");
+        let got: Vec<(&str, &str)> = messages
+            .iter()
+            .map(|m| (m["role"].as_str().unwrap(), m["content"][0]["text"].as_str().unwrap()))
+            .collect();
+        assert_eq!(got, [("user", "first"), ("assistant", "second")], "{url}");
+    }
+    // The relative path is relative to the working directory.
+    assert!(dir.path().join("sessions.db").is_file());
+    assert!(dir.path().join("nested/seed.db").is_file());
+}
+
+#[test]
+fn a_second_chat_process_remembers_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:///chat.db";
+    ok(run(cli(dir.path(), url), &["chat", "--user", "u1", "--session", "s1", "Hi, my name is Ada."]));
+    let reply = ok(run(cli(dir.path(), url), &["chat", "--user", "u1", "--session", "s1", "What is my name?"]));
+    assert!(reply.starts_with("Your name is Ada."), "{reply}");
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(run(cli(dir.path(), url), &["sessions", "list", "--user", "u1", "--json"]))).unwrap();
+    let s = &listed[0];
+    for field in ["user_id", "session_id", "created_at", "updated_at"] {
+        assert!(s[field].is_string(), "sessions list --json lacks {field}: {listed}");
+    }
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:///bad.db";
+    for args in [
+        &["history", "append", "--user", "../etc", "--session", "s1", "--role", "user", "--text", "x"][..],
+        &["history", "append", "--user", "u1", "--session", "s1", "--role", "boss", "--text", "x"][..],
+        &["sessions", "list", "--filter", "nope.eq.1"][..],
+        &["sessions", "create", "--user", "u 1"][..],
+        &["locks", "hold", "--user", "u1", "--session", "s1", "--ttl", "3s", "--heartbeat", "2s"][..],
+    ] {
+        let out = run(cli(dir.path(), url), args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.trim().is_empty(), "{args:?}: no message");
+    }
+    let listed = ok(run(cli(dir.path(), url), &["sessions", "list", "--json"]));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&listed).unwrap(), serde_json::json!([]));
+    let bad_url = run(cli(dir.path(), "nonsense"), &["sessions", "list"]);
+    assert_eq!(bad_url.status.code(), Some(2));
+}
+
+/// Starts `locks hold` and waits for its `token=N` line.
+fn hold(mut c: Command, args: &[&str]) -> (Child, u64) {
+    let mut child = c
+        .args(["locks", "hold"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn locks hold");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let token = line
+        .trim()
+        .strip_prefix("token=")
+        .unwrap_or_else(|| {
+            let out = child.wait_with_output().unwrap();
+            panic!("no token line ({line:?}): {}", String::from_utf8_lossy(&out.stderr))
+        })
+        .parse()
+        .unwrap();
+    (child, token)
+}
+
+#[test]
+fn a_held_lock_makes_others_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:///held.db";
+    let target = ["--user", "u1", "--session", "s1"];
+    let (mut holder, token) = hold(cli(dir.path(), url), &target);
+    assert_eq!(token, 1);
+    let again = run(cli(dir.path(), url), &[&["locks", "hold"][..], &target].concat());
+    assert_eq!(again.status.code(), Some(3), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("held by"));
+    let chat = run(cli(dir.path(), url), &[&["chat"][..], &target, &["hello"]].concat());
+    assert_eq!(chat.status.code(), Some(3));
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(run(cli(dir.path(), url), &[&["locks", "show", "--json"][..], &target].concat())))
+            .unwrap();
+    assert_eq!(shown[0]["held"], serde_json::json!(true));
+    drop(holder.stdin.take()); // closing stdin releases
+    assert!(holder.wait().unwrap().success());
+    let (mut next, token) = hold(cli(dir.path(), url), &target);
+    assert_eq!(token, 2);
+    drop(next.stdin.take());
+    assert!(next.wait().unwrap().success());
+}
+
+#[test]
+fn a_killed_holder_loses_the_lock_after_the_ttl_and_its_late_write_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:///killed.db";
+    let t0 = "2026-06-01T12:00:00Z";
+    let target = ["--user", "u1", "--session", "s1", "--ttl", "30s"];
+    let mut c = cli(dir.path(), url);
+    c.env("NEXAU_SESSION_NOW", t0);
+    let (mut holder, token) = hold(c, &target);
+    let shown: serde_json::Value = serde_json::from_str(&ok(run(
+        cli(dir.path(), url),
+        &["locks", "show", "--user", "u1", "--session", "s1", "--json"],
+    )))
+    .unwrap();
+    let dead_holder = shown[0]["holder_id"].as_str().unwrap().to_owned();
+    holder.kill().unwrap(); // SIGKILL: no release, no cleanup
+    holder.wait().unwrap();
+
+    let at = |now: &str| {
+        let mut c = cli(dir.path(), url);
+        c.env("NEXAU_SESSION_NOW", now);
+        c
+    };
+    let early = run(at("2026-06-01T12:00:29Z"), &[&["locks", "hold"][..], &target].concat());
+    assert_eq!(early.status.code(), Some(3), "taken before the TTL ran out");
+    let (mut next, next_token) = hold(at("2026-06-01T12:00:31Z"), &target);
+    assert!(next_token > token);
+
+    // The dead holder's late write, fenced with its old token, is refused.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let db = format!("sqlite:///{}", dir.path().join("killed.db").display());
+        let engine = Engine::builder(&db)
+            .clock(Arc::new(nexau_session::ManualClock::at_rfc3339("2026-06-01T12:00:32Z").unwrap()))
+            .build()
+            .await
+            .unwrap();
+        engine.setup_models().await.unwrap();
+        let root = engine.get_session("u1", "s1").await.unwrap().unwrap().root_agent_id.unwrap();
+        let agent = nexau_session::AgentRef::new("u1", "s1", root);
+        let late = WriteOptions { fence: Some(Fence { holder_id: dead_holder, token }), ..Default::default() };
+        let err = engine.append(&agent, &[support::user("late")], &late).await.unwrap_err();
+        assert!(matches!(err, Error::LockExpired(_)), "{err:?}");
+        assert!(engine.load(&agent, None).await.unwrap().is_empty());
+    });
+    drop(next.stdin.take());
+    assert!(next.wait().unwrap().success());
+}
+
+#[test]
+fn four_processes_never_share_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:///procs.db";
+    ok(run(cli(dir.path(), url), &["sessions", "create", "--user", "u1", "--session", "s1"]));
+    let clock = Arc::new(AtomicU64::new(0));
+    let (procs, rounds) = (4, 50);
+    let workers: Vec<_> = (0..procs)
+        .map(|_| {
+            let (dir, clock) = (dir.path().to_owned(), clock.clone());
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                for _ in 0..rounds {
+                    let (mut child, token) =
+                        hold(cli(&dir, url), &["--user", "u1", "--session", "s1", "--wait", "120s"]);
+                    // Both marks fall inside the true holding interval: after
+                    // the token is printed, before stdin closes (the release).
+                    let enter = clock.fetch_add(1, Ordering::SeqCst);
+                    std::thread::yield_now();
+                    let leave = clock.fetch_add(1, Ordering::SeqCst);
+                    drop(child.stdin.take());
+                    assert!(child.wait().unwrap().success());
+                    seen.push((token, enter, leave));
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut all: Vec<(u64, u64, u64)> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    assert_eq!(all.len(), procs * rounds);
+    all.sort_by_key(|i| i.1);
+    for w in all.windows(2) {
+        assert!(w[0].2 < w[1].1, "two processes held the lock at once: {:?} {:?}", w[0], w[1]);
+    }
+    let mut tokens: Vec<u64> = all.iter().map(|i| i.0).collect();
+    let sorted = {
+        let mut t = tokens.clone();
+        t.sort();
+        t
+    };
+    assert_eq!(tokens, sorted, "tokens grow with every acquisition");
+    tokens.dedup();
+    assert_eq!(tokens.len(), procs * rounds, "no token was handed out twice");
+}
+
+#[test]
+fn two_concurrent_chats_with_wait_both_land_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:///two.db";
+    ok(run(cli(dir.path(), url), &["sessions", "create", "--user", "u1", "--session", "s1"]));
+    let children: Vec<Child> = ["message from A", "message from B"]
+        .iter()
+        .map(|m| {
+            cli(dir.path(), url)
+                .args(["chat", "--user", "u1", "--session", "s1", "--wait", "60s", m])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        ok(c.wait_with_output().unwrap());
+    }
+    let messages = history_json(dir.path(), url, "u1", "s1");
+    assert_eq!(messages.len(), 4, "{messages:#?}");
+    for pair in messages.chunks(2) {
+        let said = pair[0]["content"][0]["text"].as_str().unwrap();
+        assert_eq!(pair[0]["role"], "user");
+        assert_eq!(pair[1]["role"], "assistant");
+        let answer = pair[1]["content"][0]["text"].as_str().unwrap();
+        assert!(answer.contains(said), "reply {answer:?} does not follow {said:?}: interleaved");
+    }
+}

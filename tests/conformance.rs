@@ -1,0 +1,57 @@
+//! The conformance suite: every case runs, unchanged, against every backend,
+//! through the real session-logic component in the real host. A backend is
+//! done when it passes all of it. To add a backend, add its name to
+//! `for_every_backend!` and to `support::backend`.
+
+#[path = "support/mod.rs"]
+mod support;
+
+mod cases;
+mod lock_cases;
+
+macro_rules! suite_for {
+    ($backend:ident: $($module:ident :: $case:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let b = crate::support::backend(stringify!($backend));
+                    crate::$module::$case(&b).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! for_every_backend {
+    ($($module:ident :: $case:ident),* $(,)?) => {
+        suite_for!(memory: $($module::$case),*);
+        suite_for!(sqlite: $($module::$case),*);
+    };
+}
+
+for_every_backend!(
+    cases::get_or_create_is_idempotent_and_generates_ids,
+    cases::list_filters_orders_and_pages,
+    cases::update_checks_the_version,
+    cases::delete_removes_everything_of_the_session,
+    cases::history_keeps_order_and_sequence,
+    cases::idempotent_retry_is_stored_once,
+    cases::replace_and_undo_shape_the_loaded_history,
+    cases::dangling_tool_use_is_repaired,
+    cases::duplicate_message_ids_load_once,
+    cases::last_n_messages,
+    cases::system_messages_are_not_stored,
+    cases::users_and_sessions_are_isolated,
+    cases::scopes_are_isolated,
+    cases::sub_agents_have_their_own_history,
+    cases::table_not_found_before_setup,
+    cases::bad_ids_are_refused_and_nothing_is_written,
+    cases::maintenance_find_count_delete,
+    cases::history_survives_across_agent_instances,
+    lock_cases::acquire_release_and_growing_tokens,
+    lock_cases::held_lock_reports_holder_and_expiry,
+    lock_cases::expired_lock_is_taken_over_and_stale_writes_refused,
+    lock_cases::release_and_renew_only_your_own,
+    lock_cases::locks_are_per_user_session_and_agent,
+);
