@@ -105,16 +105,13 @@ fn hold(mut c: Command, args: &[&str]) -> (Child, u64) {
         .expect("spawn locks hold");
     let mut line = String::new();
     BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let token = line
-        .trim()
-        .strip_prefix("token=")
-        .unwrap_or_else(|| {
+    match line.trim().strip_prefix("token=").map(str::parse) {
+        Some(Ok(token)) => (child, token),
+        _ => {
             let out = child.wait_with_output().unwrap();
             panic!("no token line ({line:?}): {}", String::from_utf8_lossy(&out.stderr))
-        })
-        .parse()
-        .unwrap();
-    (child, token)
+        }
+    }
 }
 
 #[test]

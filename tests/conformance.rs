@@ -6,7 +6,9 @@
 #[path = "support/mod.rs"]
 mod support;
 
+#[path = "conformance/cases.rs"]
 mod cases;
+#[path = "conformance/lock_cases.rs"]
 mod lock_cases;
 
 macro_rules! suite_for {

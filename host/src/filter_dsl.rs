@@ -24,10 +24,10 @@ pub fn parse_filter(expr: &str, table: &TableSchema) -> Result<Filter, Error> {
 }
 
 fn parse_expr(expr: &str, table: &TableSchema) -> Result<Filter, String> {
-    if let Some(rest) = expr.strip_prefix("not.") {
-        if rest.starts_with("and=") || rest.starts_with("or=") {
-            return Ok(Filter::not(parse_expr(rest, table)?));
-        }
+    if let Some(rest) = expr.strip_prefix("not.")
+        && (rest.starts_with("and=") || rest.starts_with("or="))
+    {
+        return Ok(Filter::not(parse_expr(rest, table)?));
     }
     for (name, is_and) in [("and=", true), ("or=", false)] {
         if let Some(rest) = expr.strip_prefix(name) {

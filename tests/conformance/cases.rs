@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use nexau_session::Clock;
 use nexau_session::storage::{Filter, Value};
 use nexau_session::{
     Agent, AgentRunActionModel, ContentBlock, Engine, Error, HistoryAction, Message, OfflineModel,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use nexau_session::{AcquireOutcome, AgentRef, Error, WriteOptions};
+use nexau_session::{AcquireOutcome, AgentRef, Clock, Error, WriteOptions};
 
 use crate::support::{self, TestBackend, root_agent, texts, user};
 
