@@ -1,0 +1,8 @@
+//! History: the append-only log of run actions of each agent, and loading the
+//! conversation back from it.
+
+pub mod load;
+pub mod messages;
+pub mod repair;
+pub mod replay;
+pub mod write;

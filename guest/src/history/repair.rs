@@ -1,0 +1,173 @@
+//! Repairing interrupted tool calls (pure): an assistant `tool_use` without a
+//! later `tool_result` gets a synthetic error result, so model APIs accept the
+//! history.
+
+use crate::json::{Json, obj};
+use crate::prelude::*;
+
+/// The text of a synthetic tool result.
+pub const INTERRUPTED: &str = "The tool call was interrupted before it returned a result.";
+
+fn blocks(m: &Json) -> &[Json] {
+    m.get("content").and_then(Json::as_arr).unwrap_or(&[])
+}
+
+fn has_role(m: &Json, role: &str) -> bool {
+    m.get("role").and_then(Json::as_str) == Some(role)
+}
+
+fn block_str<'a>(b: &'a Json, ty: &str, field: &str) -> Option<&'a str> {
+    if b.get("type").and_then(Json::as_str) == Some(ty) { b.get(field).and_then(Json::as_str) } else { None }
+}
+
+/// The synthetic tool message answering `tool_use_id`.
+pub fn synthetic_result(tool_use_id: &str, created_at: &Json) -> Json {
+    let block = obj(vec![
+        ("type", Json::str("tool_result")),
+        ("tool_use_id", Json::str(tool_use_id)),
+        ("content", Json::str(INTERRUPTED)),
+        ("is_error", Json::Bool(true)),
+    ]);
+    obj(vec![
+        ("id", Json::Str(cat(&["msg_repair_", tool_use_id]))),
+        ("role", Json::str("tool")),
+        ("content", Json::Arr(vec![block])),
+        ("metadata", obj(vec![("repaired", Json::Bool(true))])),
+        ("created_at", created_at.clone()),
+    ])
+}
+
+/// Adds an error `tool_result` for every assistant `tool_use` that has no later
+/// result, right after that assistant message and the tool messages following
+/// it. The synthetic message takes the assistant message's `created_at`.
+pub fn repair(msgs: Vec<Json>) -> Vec<Json> {
+    // The index of the last message answering each tool_use id.
+    // Sorted by id, then index; the last entry of an id is its last answer.
+    let mut answered: Vec<(&str, usize)> = Vec::new();
+    for (i, m) in msgs.iter().enumerate() {
+        for b in blocks(m) {
+            if let Some(id) = block_str(b, "tool_result", "tool_use_id") {
+                answered.push((id, i));
+            }
+        }
+    }
+    answered.sort_unstable();
+    let last_answer = |id: &str| {
+        let end = answered.partition_point(|(k, _)| *k <= id);
+        (end > 0 && answered[end - 1].0 == id).then(|| answered[end - 1].1)
+    };
+    let dangling: Vec<Vec<Json>> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            if !has_role(m, "assistant") {
+                return Vec::new();
+            }
+            let at = m.get("created_at").cloned().unwrap_or(Json::Null);
+            blocks(m)
+                .iter()
+                .filter_map(|b| block_str(b, "tool_use", "id"))
+                .filter(|id| last_answer(id).is_none_or(|a| a <= i))
+                .map(|id| synthetic_result(id, &at))
+                .collect()
+        })
+        .collect();
+    if dangling.iter().all(Vec::is_empty) {
+        return msgs;
+    }
+    let mut out = Vec::with_capacity(msgs.len() + 1);
+    let mut pending: Vec<Json> = Vec::new();
+    for (m, mut fixes) in msgs.into_iter().zip(dangling) {
+        if !pending.is_empty() && !has_role(&m, "tool") {
+            out.append(&mut pending);
+        }
+        if !fixes.is_empty() {
+            out.append(&mut pending);
+            pending.append(&mut fixes);
+        }
+        out.push(m);
+    }
+    out.append(&mut pending);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn j(v: Value) -> Json {
+        crate::json::parse(&v.to_string()).unwrap()
+    }
+
+    fn v(j: &Json) -> Value {
+        serde_json::from_str(&j.dump()).unwrap()
+    }
+
+    fn assistant(id: &str, calls: &[&str]) -> Json {
+        let content: Vec<Value> =
+            calls.iter().map(|c| json!({"type": "tool_use", "id": c, "name": "f", "input": {}})).collect();
+        j(json!({"id": id, "role": "assistant", "content": content, "metadata": {}, "created_at": "T"}))
+    }
+
+    fn tool(id: &str, answers: &str) -> Json {
+        j(json!({"id": id, "role": "tool", "metadata": {}, "created_at": "T",
+               "content": [{"type": "tool_result", "tool_use_id": answers, "content": "ok", "is_error": false}]}))
+    }
+
+    fn user(id: &str) -> Json {
+        j(
+            json!({"id": id, "role": "user", "content": [{"type": "text", "text": "x"}], "metadata": {}, "created_at": "T"}),
+        )
+    }
+
+    fn ids(v: &[Json]) -> Vec<&str> {
+        v.iter().map(|m| m.get("id").and_then(Json::as_str).unwrap()).collect()
+    }
+
+    #[test]
+    fn answered_calls_are_left_alone() {
+        let h = vec![user("u"), assistant("a", &["t1"]), tool("r", "t1")];
+        assert_eq!(repair(h.clone()), h);
+    }
+
+    #[test]
+    fn dangling_call_gets_an_error_result_after_the_tool_messages() {
+        let h = vec![user("u"), assistant("a", &["t1", "t2", "t3"]), tool("r1", "t1"), user("u2")];
+        let out = repair(h);
+        assert_eq!(ids(&out), ["u", "a", "r1", "msg_repair_t2", "msg_repair_t3", "u2"]);
+        assert_eq!(
+            v(&out[3]),
+            json!({"id": "msg_repair_t2", "role": "tool", "created_at": "T", "metadata": {"repaired": true},
+                   "content": [{"type": "tool_result", "tool_use_id": "t2", "content": INTERRUPTED, "is_error": true}]})
+        );
+    }
+
+    #[test]
+    fn dangling_call_at_the_end_is_repaired() {
+        let out = repair(vec![user("u"), assistant("a", &["t1"])]);
+        assert_eq!(ids(&out), ["u", "a", "msg_repair_t1"]);
+    }
+
+    #[test]
+    fn a_result_before_the_call_does_not_count() {
+        let out = repair(vec![tool("r0", "t1"), assistant("a", &["t1"])]);
+        assert_eq!(ids(&out), ["r0", "a", "msg_repair_t1"]);
+    }
+
+    #[test]
+    fn tool_use_outside_assistant_messages_is_ignored() {
+        let mut m = assistant("x", &["t9"]);
+        if let Json::Obj(o) = &mut m {
+            crate::json::set(o, "role", Json::str("user"));
+        }
+        assert_eq!(repair(vec![m.clone()]), vec![m]);
+    }
+
+    #[test]
+    fn two_dangling_assistants_each_get_their_own() {
+        let out = repair(vec![assistant("a1", &["t1"]), assistant("a2", &["t2"]), tool("r2", "t2")]);
+        assert_eq!(ids(&out), ["a1", "msg_repair_t1", "a2", "r2"]);
+    }
+}

@@ -1,0 +1,182 @@
+//! Agent locks: a lease row per (user, session, agent) with a TTL and a
+//! fencing token that grows with every acquisition. The logic never waits.
+
+use crate::agents::check_ref;
+pub use crate::bindings::exports::nexau::session::locks::AcquireOutcome;
+use crate::bindings::exports::nexau::session::types::{AgentRef, Lease};
+use crate::clock::now_ns;
+use crate::error::{MAX_ATTEMPTS, Res, SessionError, from_storage, invalid, too_many_conflicts};
+use crate::ids;
+use crate::prelude::*;
+use crate::schema::AGENT_LOCKS;
+use crate::store::{
+    self, CompareOp, Row, StorageError, Value, agent_key, asc, first, int, one_row, opt_text, rows, session_key, set,
+    text, uint,
+};
+
+fn lease_from_row(r: Row<'_>) -> Lease {
+    Lease {
+        holder_id: r.opt_string("holder_id"),
+        run_id: r.opt_string("run_id"),
+        token: u64::try_from(r.int("token")).unwrap_or(0),
+        acquired_at_ns: r.int("acquired_at_ns"),
+        expires_at_ns: r.int("expires_at_ns"),
+    }
+}
+
+fn expiry(now: i64, ttl_ms: u64) -> Res<i64> {
+    if ttl_ms == 0 {
+        return Err(invalid("ttl_ms must be at least 1"));
+    }
+    let ttl_ns = i64::try_from(ttl_ms).unwrap_or(i64::MAX).saturating_mul(1_000_000);
+    Ok(now.saturating_add(ttl_ns))
+}
+
+/// Reads the lock row (ids already checked).
+fn find_lease(agent: &AgentRef) -> Res<Option<Lease>> {
+    let q = store::query(agent_key(&agent.user_id, &agent.session_id, &agent.agent_id).build(), Vec::new(), Some(1));
+    let rs = store::find(AGENT_LOCKS, &q).map_err(from_storage)?;
+    Ok(first(&rs).map(lease_from_row))
+}
+
+/// Takes the lock when it is free, released or expired; else answers who holds it.
+pub fn acquire(agent: &AgentRef, holder_id: &str, run_id: Option<&str>, ttl_ms: u64) -> Res<AcquireOutcome> {
+    check_ref(agent)?;
+    ids::check("holder_id", holder_id)?;
+    ids::check_opt("run_id", run_id)?;
+    expiry(0, ttl_ms)?;
+    let (u, s, a) = (agent.user_id.as_str(), agent.session_id.as_str(), agent.agent_id.as_str());
+    for _ in 0..MAX_ATTEMPTS {
+        let now = now_ns();
+        let expires = expiry(now, ttl_ms)?;
+        let lease = |token: u64| Lease {
+            holder_id: Some(holder_id.to_owned()),
+            run_id: run_id.map(str::to_owned),
+            token,
+            acquired_at_ns: now,
+            expires_at_ns: expires,
+        };
+        match find_lease(agent)? {
+            None => {
+                let row = one_row(vec![
+                    ("user_id", text(u)),
+                    ("session_id", text(s)),
+                    ("agent_id", text(a)),
+                    ("holder_id", text(holder_id)),
+                    ("run_id", opt_text(run_id)),
+                    ("token", uint(1)),
+                    ("acquired_at_ns", int(now)),
+                    ("expires_at_ns", int(expires)),
+                ]);
+                match store::insert(AGENT_LOCKS, &row) {
+                    Ok(_) => return Ok(AcquireOutcome::Acquired(lease(1))),
+                    Err(StorageError::DuplicateKey(_)) => continue,
+                    Err(e) => return Err(from_storage(e)),
+                }
+            }
+            Some(cur) if cur.holder_id.is_none() || cur.expires_at_ns <= now => {
+                let token = cur.token + 1;
+                let filter = agent_key(u, s, a)
+                    .eq("token", uint(cur.token))
+                    .null_or_cmp("holder_id", "expires_at_ns", CompareOp::Le, int(now))
+                    .build();
+                let cells = set(vec![
+                    ("holder_id", text(holder_id)),
+                    ("run_id", opt_text(run_id)),
+                    ("token", uint(token)),
+                    ("acquired_at_ns", int(now)),
+                    ("expires_at_ns", int(expires)),
+                ]);
+                if store::update(AGENT_LOCKS, &filter, &cells).map_err(from_storage)? == 1 {
+                    return Ok(AcquireOutcome::Acquired(lease(token)));
+                }
+            }
+            // Held and unexpired, by someone else or by this very holder (no re-entrancy).
+            Some(cur) => return Ok(AcquireOutcome::Held(cur)),
+        }
+    }
+    Err(too_many_conflicts("acquire"))
+}
+
+/// Describes the current state of the lock for an error message.
+fn current(agent: &AgentRef) -> Res<String> {
+    let now = now_ns();
+    Ok(match find_lease(agent)? {
+        None => "never locked".into(),
+        Some(Lease { holder_id: None, token, .. }) => cat(&["released (token ", &num(token), ")"]),
+        Some(Lease { holder_id: Some(h), token, expires_at_ns, .. }) if expires_at_ns > now => {
+            cat(&["held by ", &h, " with token ", &num(token), " until ", &crate::clock::rfc3339_micros(expires_at_ns)])
+        }
+        Some(Lease { holder_id: Some(h), token, .. }) => {
+            cat(&["expired (last held by ", &h, " with token ", &num(token), ")"])
+        }
+    })
+}
+
+/// Extends the caller's unexpired lease.
+pub fn renew(agent: &AgentRef, holder_id: &str, token: u64, ttl_ms: u64) -> Res<Lease> {
+    check_ref(agent)?;
+    ids::check("holder_id", holder_id)?;
+    let now = now_ns();
+    let expires = expiry(now, ttl_ms)?;
+    let filter = agent_key(&agent.user_id, &agent.session_id, &agent.agent_id)
+        .eq_text("holder_id", holder_id)
+        .eq("token", uint(token))
+        .cmp("expires_at_ns", CompareOp::Gt, int(now))
+        .build();
+    let n = store::update(AGENT_LOCKS, &filter, &set(vec![("expires_at_ns", int(expires))])).map_err(from_storage)?;
+    if n == 1
+        && let Some(l) = find_lease(agent)?
+    {
+        return Ok(l);
+    }
+    Err(SessionError::LockExpired(cat(&[
+        "the lock on agent ",
+        &agent.agent_id,
+        " is no longer held by ",
+        holder_id,
+        " with token ",
+        &num(token),
+        "; current: ",
+        &current(agent)?,
+    ])))
+}
+
+/// Releases the caller's own lease (expired or not).
+pub fn release(agent: &AgentRef, holder_id: &str, token: u64) -> Res<()> {
+    check_ref(agent)?;
+    ids::check("holder_id", holder_id)?;
+    let filter = agent_key(&agent.user_id, &agent.session_id, &agent.agent_id)
+        .eq_text("holder_id", holder_id)
+        .eq("token", uint(token))
+        .build();
+    let cells = set(vec![("holder_id", Value::Null), ("run_id", Value::Null), ("expires_at_ns", int(0))]);
+    if store::update(AGENT_LOCKS, &filter, &cells).map_err(from_storage)? == 1 {
+        return Ok(());
+    }
+    Err(SessionError::LockExpired(cat(&[
+        "the lock on agent ",
+        &agent.agent_id,
+        " is not held by ",
+        holder_id,
+        " with token ",
+        &num(token),
+        "; current: ",
+        &current(agent)?,
+    ])))
+}
+
+/// The lock row, if the key was ever locked.
+pub fn show(agent: &AgentRef) -> Res<Option<Lease>> {
+    check_ref(agent)?;
+    find_lease(agent)
+}
+
+/// Every lock row of a session, by agent id.
+pub fn list(user_id: &str, session_id: &str) -> Res<Vec<(String, Lease)>> {
+    ids::check("user_id", user_id)?;
+    ids::check("session_id", session_id)?;
+    let q = store::query(session_key(user_id, session_id).build(), vec![asc("agent_id")], None);
+    let rs = store::find(AGENT_LOCKS, &q).map_err(from_storage)?;
+    Ok(rows(&rs).map(|r| (r.string("agent_id"), lease_from_row(r))).collect())
+}

@@ -1,0 +1,214 @@
+//! Thin helpers over the `storage` import: value, row and filter builders,
+//! and row access by column name.
+
+pub use crate::bindings::nexau::session::storage::{
+    Assignment, CheckOp, CompareOp, Comparison, DeleteOp, Filter, FilterNode, InsertOp, Order, Query, RowSet,
+    StorageError, UpdateOp, Value, WriteOp,
+};
+use crate::prelude::*;
+
+pub use crate::bindings::nexau::session::storage::{apply, count, delete, find, insert, setup_models, update};
+
+/// A text value.
+pub fn text(s: &str) -> Value {
+    Value::Text(s.to_owned())
+}
+
+/// A text value, or null.
+pub fn opt_text(s: Option<&str>) -> Value {
+    s.map_or(Value::Null, text)
+}
+
+/// An integer value.
+pub fn int(i: i64) -> Value {
+    Value::Integer(i)
+}
+
+/// An integer value from an unsigned one (saturating).
+pub fn uint(u: u64) -> Value {
+    Value::Integer(i64::try_from(u).unwrap_or(i64::MAX))
+}
+
+/// A JSON value.
+pub fn json(s: &str) -> Value {
+    Value::Json(s.to_owned())
+}
+
+/// A timestamp value for `ns` since the epoch.
+pub fn timestamp(ns: i64) -> Value {
+    Value::Timestamp(crate::clock::rfc3339_micros(ns))
+}
+
+/// A filter as a conjunction of terms, built term by term.
+#[derive(Default)]
+pub struct Where {
+    nodes: Vec<FilterNode>,
+    terms: Vec<u32>,
+}
+
+impl Where {
+    /// No terms yet (matches every row).
+    pub fn new() -> Self {
+        Where::default()
+    }
+
+    /// Starts from an existing filter (kept as one term when it has nodes).
+    pub fn from_filter(filter: Filter) -> Self {
+        let nodes = filter.nodes;
+        let terms = if nodes.is_empty() { Vec::new() } else { vec![(nodes.len() - 1) as u32] };
+        Where { nodes, terms }
+    }
+
+    fn push(&mut self, node: FilterNode) -> u32 {
+        self.nodes.push(node);
+        (self.nodes.len() - 1) as u32
+    }
+
+    /// And `field op value`.
+    pub fn cmp(mut self, field: &str, op: CompareOp, value: Value) -> Self {
+        let i = self.push(FilterNode::Compare(Comparison { field: field.to_owned(), op, value }));
+        self.terms.push(i);
+        self
+    }
+
+    /// And `field = value`.
+    pub fn eq(self, field: &str, value: Value) -> Self {
+        self.cmp(field, CompareOp::Eq, value)
+    }
+
+    /// And `field = 'value'` (text).
+    pub fn eq_text(self, field: &str, value: &str) -> Self {
+        self.eq(field, text(value))
+    }
+
+    /// And `field IS NULL`.
+    pub fn null(mut self, field: &str) -> Self {
+        let i = self.push(FilterNode::IsNull(field.to_owned()));
+        self.terms.push(i);
+        self
+    }
+
+    /// And `(null_field IS NULL OR field op value)`.
+    pub fn null_or_cmp(mut self, null_field: &str, field: &str, op: CompareOp, value: Value) -> Self {
+        let a = self.push(FilterNode::IsNull(null_field.to_owned()));
+        let b = self.push(FilterNode::Compare(Comparison { field: field.to_owned(), op, value }));
+        let or = self.push(FilterNode::Or(vec![a, b]));
+        self.terms.push(or);
+        self
+    }
+
+    /// The filter: the conjunction of every term.
+    pub fn build(mut self) -> Filter {
+        if self.terms.len() > 1 {
+            let terms = core::mem::take(&mut self.terms);
+            self.push(FilterNode::And(terms));
+        }
+        Filter { nodes: self.nodes }
+    }
+}
+
+/// `user_id = U AND session_id = S`.
+pub fn session_key(user_id: &str, session_id: &str) -> Where {
+    Where::new().eq_text("user_id", user_id).eq_text("session_id", session_id)
+}
+
+/// `user_id = U AND session_id = S AND agent_id = A`.
+pub fn agent_key(user_id: &str, session_id: &str, agent_id: &str) -> Where {
+    session_key(user_id, session_id).eq_text("agent_id", agent_id)
+}
+
+/// Rows whose (user_id, session_id) is one of `keys`.
+pub fn sessions_filter(keys: &[(String, String)]) -> Filter {
+    let mut w = Where::new();
+    let mut alts = Vec::with_capacity(keys.len());
+    for (u, s) in keys {
+        let a = w.push(FilterNode::Compare(Comparison { field: "user_id".into(), op: CompareOp::Eq, value: text(u) }));
+        let b =
+            w.push(FilterNode::Compare(Comparison { field: "session_id".into(), op: CompareOp::Eq, value: text(s) }));
+        alts.push(w.push(FilterNode::And(vec![a, b])));
+    }
+    w.push(FilterNode::Or(alts));
+    Filter { nodes: w.nodes }
+}
+
+/// A query over `filter`.
+pub fn query(filter: Filter, order_by: Vec<Order>, limit: Option<u32>) -> Query {
+    Query { filter, order_by, limit, offset: None }
+}
+
+/// Ascending order on `field`.
+pub fn asc(field: &str) -> Order {
+    Order { field: field.to_owned(), descending: false }
+}
+
+/// Descending order on `field`.
+pub fn desc(field: &str) -> Order {
+    Order { field: field.to_owned(), descending: true }
+}
+
+/// One row, from (column, value) pairs.
+pub fn one_row(cells: Vec<(&str, Value)>) -> RowSet {
+    let mut columns = Vec::with_capacity(cells.len());
+    let mut row = Vec::with_capacity(cells.len());
+    for (c, v) in cells {
+        columns.push(c.to_owned());
+        row.push(v);
+    }
+    RowSet { columns, rows: vec![row] }
+}
+
+/// Assignments from (column, value) pairs.
+pub fn set(cells: Vec<(&str, Value)>) -> Vec<Assignment> {
+    cells.into_iter().map(|(c, v)| Assignment { column: c.to_owned(), value: v }).collect()
+}
+
+/// One row of a [`RowSet`], read by column name.
+#[derive(Clone, Copy)]
+pub struct Row<'a> {
+    columns: &'a [String],
+    values: &'a [Value],
+}
+
+impl<'a> Row<'a> {
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        let i = self.columns.iter().position(|c| c == name)?;
+        self.values.get(i)
+    }
+
+    /// A text-like cell (text, JSON or timestamp); `None` when null or absent.
+    pub fn str(&self, name: &str) -> Option<&'a str> {
+        match self.get(name)? {
+            Value::Text(s) | Value::Json(s) | Value::Timestamp(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A text-like cell as an owned string (empty when null or absent).
+    pub fn string(&self, name: &str) -> String {
+        self.str(name).unwrap_or_default().to_owned()
+    }
+
+    /// A text-like cell as an owned optional string.
+    pub fn opt_string(&self, name: &str) -> Option<String> {
+        self.str(name).map(str::to_owned)
+    }
+
+    /// An integer cell (0 when null or absent).
+    pub fn int(&self, name: &str) -> i64 {
+        match self.get(name) {
+            Some(Value::Integer(i)) => *i,
+            Some(Value::Float(f)) => *f as i64,
+            _ => 0,
+        }
+    }
+}
+
+/// The rows of `set`.
+pub fn rows(set: &RowSet) -> impl Iterator<Item = Row<'_>> {
+    set.rows.iter().map(|values| Row { columns: &set.columns, values })
+}
+
+/// The first row of `set`, if any.
+pub fn first(set: &RowSet) -> Option<Row<'_>> {
+    rows(set).next()
+}
