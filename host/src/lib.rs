@@ -22,6 +22,7 @@
 
 mod agent;
 mod backends;
+pub mod bench;
 mod chat_model;
 mod clock;
 mod db_url;

@@ -1,5 +1,6 @@
 //! The CLI contract of DESIGN.md: commands, flags, exit codes, JSON shapes.
 
+mod bench;
 mod chat;
 mod cleanup;
 mod demo;
@@ -45,6 +46,8 @@ enum Command {
     Locks(locks::LocksCommand),
     /// Delete sessions (with their agents, history and locks) not updated for a while.
     Cleanup(cleanup::CleanupArgs),
+    /// The performance harness: each operation through the component and through a native baseline.
+    Bench(bench::BenchArgs),
 }
 
 /// Exit codes of the CLI contract.
@@ -124,5 +127,6 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::History(cmd) => history::run(open(&cli.db).await?, cmd).await,
         Command::Locks(cmd) => locks::run(open(&cli.db).await?, cmd).await,
         Command::Cleanup(args) => cleanup::run(open(&cli.db).await?, args).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }

@@ -1,0 +1,180 @@
+//! The performance harness behind `nexau-session bench`: each operation is
+//! timed through the session-logic component and, in the same run, through a
+//! native baseline that does the same storage work directly ([`native`]), on
+//! fresh stores of each backend. Results are ratios, not absolute claims.
+
+mod native;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nexau_session_storage::{CheckedStore, SchemaRegistry};
+use serde::Serialize;
+
+use crate::{AgentRef, DbUrl, Engine, Error, Message, Result, Role, SystemClock, WriteOptions, backends};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Timed repetitions of the append and lock cases.
+    pub iterations: u32,
+    /// Timed repetitions of the load case.
+    pub load_iterations: u32,
+    /// Messages in the session the load case reads.
+    pub history_messages: u32,
+    /// Backends to run on: `memory`, `sqlite`.
+    pub backends: Vec<String>,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            iterations: 300,
+            load_iterations: 30,
+            history_messages: 1000,
+            backends: vec!["memory".into(), "sqlite".into()],
+        }
+    }
+}
+
+/// One timed case on one backend.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResult {
+    /// `memory` or `sqlite`.
+    pub backend: String,
+    /// `history_append`, `history_load_1000`, `lock_acquire_release`.
+    pub case: String,
+    /// Timed repetitions.
+    pub iterations: u32,
+    /// Mean time per operation through the component, in microseconds.
+    pub guest_us: f64,
+    /// Mean time per operation of the native baseline, in microseconds.
+    pub native_us: f64,
+    /// `guest_us / native_us`.
+    pub ratio: f64,
+}
+
+const TABLES: [&str; 4] = ["sessions", "agents", "agent_locks", "agent_run_actions"];
+const TEXT: &str = "A benchmark message of ordinary length: what the user asked, more or less in these words.";
+
+fn message_json() -> String {
+    let now = humantime::format_rfc3339_micros(std::time::SystemTime::now());
+    serde_json::json!([{
+        "id": format!("msg_{}", ulid::Ulid::new()),
+        "role": "user",
+        "content": [{"type": "text", "text": TEXT}],
+        "metadata": {},
+        "created_at": now.to_string(),
+    }])
+    .to_string()
+}
+
+/// Both sides of one backend: the engine (guest) and a native store on a twin backend.
+struct Sides {
+    engine: Engine,
+    native: CheckedStore,
+    _dir: tempfile::TempDir,
+}
+
+async fn open(backend: &str) -> Result<Sides> {
+    let dir = tempfile::tempdir().map_err(|e| Error::Storage(format!("temp dir: {e}")))?;
+    let url = |name: &str| match backend {
+        "memory" => Ok("memory://".to_owned()),
+        "sqlite" => Ok(format!("sqlite:///{}", dir.path().join(name).display())),
+        other => Err(Error::Invalid(format!("bench runs on memory and sqlite, not {other:?}"))),
+    };
+    let engine = Engine::builder(&url("guest.db")?).clock(Arc::new(SystemClock)).build().await?;
+    engine.setup_models().await?;
+    let native_backend = backends::open_backend(&DbUrl::parse(&url("native.db")?)?).await?;
+    let native = CheckedStore::new(native_backend, SchemaRegistry::new(), crate::engine::DEFAULT_SCOPE);
+    let schemas = TABLES.iter().map(|t| engine.table_schema(t)).collect::<Result<Vec<_>>>()?;
+    native.setup_models(schemas).await?;
+    Ok(Sides { engine, native, _dir: dir })
+}
+
+async fn guest_agent(engine: &Engine, session: &str) -> Result<AgentRef> {
+    engine.get_or_create_session("bench", Some(session)).await?;
+    Ok(engine.ensure_agent("bench", session, Some("main"), "main").await?.agent_ref())
+}
+
+/// Mean time per call of `op`, run `n` times.
+async fn mean<F, Fut>(n: u32, mut op: F) -> Result<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let start = Instant::now();
+    for _ in 0..n {
+        op().await?;
+    }
+    Ok(start.elapsed() / n.max(1))
+}
+
+fn result(backend: &str, case: &str, iterations: u32, guest: Duration, native: Duration) -> BenchResult {
+    let (g, n) = (guest.as_secs_f64() * 1e6, native.as_secs_f64() * 1e6);
+    BenchResult {
+        backend: backend.to_owned(),
+        case: case.to_owned(),
+        iterations,
+        guest_us: g,
+        native_us: n,
+        ratio: if n > 0.0 { g / n } else { f64::NAN },
+    }
+}
+
+/// Runs every case on every backend; `progress` hears what is running.
+pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Vec<BenchResult>> {
+    let mut results = Vec::new();
+    let user = Message::from_text(Role::User, TEXT);
+    let plain = WriteOptions::default();
+    for backend in &options.backends {
+        let sides = open(backend).await?;
+        let (engine, native) = (&sides.engine, &sides.native);
+
+        progress(&format!("{backend}: history append"));
+        let agent = guest_agent(engine, "append").await?;
+        native::seed(native, "bench", "append", "main").await?;
+        let n = options.iterations;
+        let guest =
+            mean(n, || async { engine.append(&agent, std::slice::from_ref(&user), &plain).await.map(drop) }).await?;
+        let base =
+            mean(n, || async { Ok(native::append(native, "bench", "append", "main", &message_json()).await?) }).await?;
+        results.push(result(backend, "history_append", n, guest, base));
+
+        let h = options.history_messages;
+        progress(&format!("{backend}: seeding a {h}-message session"));
+        let long = guest_agent(engine, "long").await?;
+        native::seed(native, "bench", "long", "main").await?;
+        for _ in 0..h {
+            engine.append(&long, std::slice::from_ref(&user), &plain).await?;
+            native::append(native, "bench", "long", "main", &message_json()).await?;
+        }
+        progress(&format!("{backend}: history load of {h} messages"));
+        let n = options.load_iterations;
+        let guest = mean(n, || async {
+            let json = engine.load_json(&long, None).await?;
+            debug_assert!(json.len() > h as usize);
+            Ok(())
+        })
+        .await?;
+        let base = mean(n, || async { Ok(native::load(native, "bench", "long", "main").await.map(drop)?) }).await?;
+        results.push(result(backend, &format!("history_load_{h}"), n, guest, base));
+
+        progress(&format!("{backend}: lock acquire + release"));
+        let lock_agent = guest_agent(engine, "locks").await?;
+        let n = options.iterations;
+        let ttl = Duration::from_secs(30);
+        let guest = mean(n, || async {
+            let holder = "1:0000bench";
+            match engine.try_acquire_lock(&lock_agent, holder, None, ttl).await? {
+                crate::AcquireOutcome::Acquired(l) => engine.release_lock(&lock_agent, holder, l.token).await,
+                crate::AcquireOutcome::Held(h) => Err(Error::LockHeld(h)),
+            }
+        })
+        .await?;
+        let base = mean(n, || async { Ok(native::lock_cycle(native, "bench", "locks", "main", "1:0000bench").await?) })
+            .await?;
+        results.push(result(backend, "lock_acquire_release", n, guest, base));
+    }
+    Ok(results)
+}
