@@ -9,7 +9,7 @@ use crate::prelude::*;
 use crate::schema::{AGENTS, SESSIONS};
 use crate::sessions::{find_session, session_not_found};
 use crate::store::{
-    self, InsertOp, Row, RowSet, StorageError, UpdateOp, WriteOp, agent_key, asc, first, one_row, rows, session_key,
+    self, InsertOp, Row, RowSet, StorageError, UpdateOp, WriteOp, agent_key, asc, first, new_row, rows, session_key,
     set, text, timestamp, uint,
 };
 
@@ -37,7 +37,7 @@ pub fn agent_not_found(agent: &AgentRef) -> SessionError {
 /// Reads the agent's row (ids already checked).
 pub fn find_row(user_id: &str, session_id: &str, agent_id: &str) -> Res<RowSet> {
     let q = store::query(agent_key(user_id, session_id, agent_id).build(), Vec::new(), Some(1));
-    store::find(AGENTS, &q).map_err(from_storage)
+    store::rows_of(AGENTS, &q)
 }
 
 fn agent_from_row(r: Row<'_>, root: Option<&str>) -> Agent {
@@ -54,15 +54,10 @@ fn agent_from_row(r: Row<'_>, root: Option<&str>) -> Agent {
 }
 
 fn agent_row(user_id: &str, session_id: &str, agent_id: &str, name: &str, now: i64) -> RowSet {
-    one_row(vec![
-        ("user_id", text(user_id)),
-        ("session_id", text(session_id)),
-        ("agent_id", text(agent_id)),
-        ("agent_name", text(name)),
-        ("created_at", timestamp(now)),
-        ("last_updated", timestamp(now)),
-        ("next_seq", uint(1)),
-    ])
+    new_row(
+        &["user_id", "session_id", "agent_id", "agent_name", "created_at", "last_updated", "next_seq"],
+        vec![text(user_id), text(session_id), text(agent_id), text(name), timestamp(now), timestamp(now), uint(1)],
+    )
 }
 
 fn new_agent(user_id: &str, session_id: &str, agent_id: String, name: &str, now: i64, is_root: bool) -> Agent {
@@ -85,7 +80,7 @@ fn get_or_insert(user_id: &str, session_id: &str, agent_id: &str, name: &str, ro
             return Ok(agent_from_row(r, root));
         }
         let now = now_ns();
-        match store::insert(AGENTS, &agent_row(user_id, session_id, agent_id, name, now)) {
+        match store::insert(AGENTS, agent_row(user_id, session_id, agent_id, name, now)) {
             Ok(_) => return Ok(new_agent(user_id, session_id, agent_id.to_owned(), name, now, root == Some(agent_id))),
             Err(StorageError::DuplicateKey(_)) => continue,
             Err(e) => return Err(from_storage(e)),
@@ -135,6 +130,6 @@ pub fn list_agents(user_id: &str, session_id: &str) -> Res<Vec<Agent>> {
     let session = find_session(user_id, session_id)?;
     let root = session.as_ref().and_then(|s| s.root_agent_id.as_deref());
     let q = store::query(session_key(user_id, session_id).build(), vec![asc("created_at"), asc("agent_id")], None);
-    let rs = store::find(AGENTS, &q).map_err(from_storage)?;
+    let rs = store::rows_of(AGENTS, &q)?;
     Ok(rows(&rs).map(|r| agent_from_row(r, root)).collect())
 }

@@ -28,6 +28,7 @@ pub fn ns_to_ms(ns: i64) -> u64 {
 }
 
 /// Formats `ns` since the epoch as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC, microseconds).
+#[inline(never)]
 pub fn rfc3339_micros(ns: i64) -> String {
     let secs = ns.div_euclid(1_000_000_000);
     let micros = ns.rem_euclid(1_000_000_000) / 1_000;

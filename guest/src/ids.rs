@@ -14,6 +14,7 @@ pub fn is_valid_id(s: &str) -> bool {
 }
 
 /// Checks the id named `field`; the error names the field.
+#[inline(never)]
 pub fn check(field: &str, s: &str) -> Res<()> {
     if is_valid_id(s) { Ok(()) } else { Err(invalid(cat(&[field, " must be 1-128 characters of [A-Za-z0-9_.:@-]"]))) }
 }
@@ -66,6 +67,7 @@ fn random_bytes(buf: &mut [u8]) {
 }
 
 /// `{prefix}{ULID}` for the current time.
+#[inline(never)]
 pub fn new_ulid_id(prefix: &str) -> String {
     let mut r = [0u8; 10];
     random_bytes(&mut r);

@@ -10,7 +10,7 @@ use crate::ids;
 use crate::prelude::*;
 use crate::schema::AGENT_LOCKS;
 use crate::store::{
-    self, CompareOp, Row, StorageError, Value, agent_key, asc, first, int, one_row, opt_text, rows, session_key, set,
+    self, CompareOp, Row, StorageError, Value, agent_key, asc, first, int, new_row, opt_text, rows, session_key, set,
     text, uint,
 };
 
@@ -35,7 +35,7 @@ fn expiry(now: i64, ttl_ms: u64) -> Res<i64> {
 /// Reads the lock row (ids already checked).
 fn find_lease(agent: &AgentRef) -> Res<Option<Lease>> {
     let q = store::query(agent_key(&agent.user_id, &agent.session_id, &agent.agent_id).build(), Vec::new(), Some(1));
-    let rs = store::find(AGENT_LOCKS, &q).map_err(from_storage)?;
+    let rs = store::rows_of(AGENT_LOCKS, &q)?;
     Ok(first(&rs).map(lease_from_row))
 }
 
@@ -58,17 +58,20 @@ pub fn acquire(agent: &AgentRef, holder_id: &str, run_id: Option<&str>, ttl_ms: 
         };
         match find_lease(agent)? {
             None => {
-                let row = one_row(vec![
-                    ("user_id", text(u)),
-                    ("session_id", text(s)),
-                    ("agent_id", text(a)),
-                    ("holder_id", text(holder_id)),
-                    ("run_id", opt_text(run_id)),
-                    ("token", uint(1)),
-                    ("acquired_at_ns", int(now)),
-                    ("expires_at_ns", int(expires)),
-                ]);
-                match store::insert(AGENT_LOCKS, &row) {
+                let row = new_row(
+                    &[
+                        "user_id",
+                        "session_id",
+                        "agent_id",
+                        "holder_id",
+                        "run_id",
+                        "token",
+                        "acquired_at_ns",
+                        "expires_at_ns",
+                    ],
+                    vec![text(u), text(s), text(a), text(holder_id), opt_text(run_id), uint(1), int(now), int(expires)],
+                );
+                match store::insert(AGENT_LOCKS, row) {
                     Ok(_) => return Ok(AcquireOutcome::Acquired(lease(1))),
                     Err(StorageError::DuplicateKey(_)) => continue,
                     Err(e) => return Err(from_storage(e)),
@@ -87,7 +90,7 @@ pub fn acquire(agent: &AgentRef, holder_id: &str, run_id: Option<&str>, ttl_ms: 
                     ("acquired_at_ns", int(now)),
                     ("expires_at_ns", int(expires)),
                 ]);
-                if store::update(AGENT_LOCKS, &filter, &cells).map_err(from_storage)? == 1 {
+                if store::update(AGENT_LOCKS, filter, cells)? == 1 {
                     return Ok(AcquireOutcome::Acquired(lease(token)));
                 }
             }
@@ -124,7 +127,7 @@ pub fn renew(agent: &AgentRef, holder_id: &str, token: u64, ttl_ms: u64) -> Res<
         .eq("token", uint(token))
         .cmp("expires_at_ns", CompareOp::Gt, int(now))
         .build();
-    let n = store::update(AGENT_LOCKS, &filter, &set(vec![("expires_at_ns", int(expires))])).map_err(from_storage)?;
+    let n = store::update(AGENT_LOCKS, filter, set(vec![("expires_at_ns", int(expires))]))?;
     if n == 1
         && let Some(l) = find_lease(agent)?
     {
@@ -151,7 +154,7 @@ pub fn release(agent: &AgentRef, holder_id: &str, token: u64) -> Res<()> {
         .eq("token", uint(token))
         .build();
     let cells = set(vec![("holder_id", Value::Null), ("run_id", Value::Null), ("expires_at_ns", int(0))]);
-    if store::update(AGENT_LOCKS, &filter, &cells).map_err(from_storage)? == 1 {
+    if store::update(AGENT_LOCKS, filter, cells)? == 1 {
         return Ok(());
     }
     Err(SessionError::LockExpired(cat(&[
@@ -177,6 +180,6 @@ pub fn list(user_id: &str, session_id: &str) -> Res<Vec<(String, Lease)>> {
     ids::check("user_id", user_id)?;
     ids::check("session_id", session_id)?;
     let q = store::query(session_key(user_id, session_id).build(), vec![asc("agent_id")], None);
-    let rs = store::find(AGENT_LOCKS, &q).map_err(from_storage)?;
+    let rs = store::rows_of(AGENT_LOCKS, &q)?;
     Ok(rows(&rs).map(|r| (r.string("agent_id"), lease_from_row(r))).collect())
 }

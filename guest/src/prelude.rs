@@ -6,6 +6,7 @@ pub use alloc::vec;
 pub use alloc::vec::Vec;
 
 /// Concatenates `parts` (a `format!` without the formatting machinery).
+#[inline(never)]
 pub fn cat(parts: &[&str]) -> String {
     let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
     for p in parts {
@@ -14,7 +15,18 @@ pub fn cat(parts: &[&str]) -> String {
     s
 }
 
+/// Owned copies of `items`.
+#[inline(never)]
+pub fn strings(items: &[&str]) -> Vec<String> {
+    let mut out = Vec::with_capacity(items.len());
+    for s in items {
+        out.push((*s).to_owned());
+    }
+    out
+}
+
 /// The decimal text of `n`.
+#[inline(never)]
 pub fn num(n: u64) -> String {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
@@ -27,7 +39,11 @@ pub fn num(n: u64) -> String {
             break;
         }
     }
-    digits[i..].iter().map(|&b| char::from(b)).collect()
+    let mut s = String::with_capacity(digits.len() - i);
+    for &d in &digits[i..] {
+        s.push(char::from(d));
+    }
+    s
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ const PAGE: u32 = 256;
 
 /// The tables this component declares.
 pub fn tables() -> Vec<String> {
-    TABLES.iter().map(|t| (*t).to_owned()).collect()
+    strings(&TABLES)
 }
 
 fn check_table(table: &str) -> Res<()> {
@@ -26,7 +26,7 @@ fn check_table(table: &str) -> Res<()> {
 /// The rows of `table` matching `query`.
 pub fn find(table: &str, query: Query) -> Res<RowSet> {
     check_table(table)?;
-    store::find(table, &query).map_err(from_storage)
+    store::rows_of(table, &query)
 }
 
 /// How many rows of `table` match `filter`.
@@ -40,17 +40,12 @@ pub fn count(table: &str, filter: Filter) -> Res<u64> {
 pub fn delete(table: &str, filter: Filter) -> Res<u64> {
     check_table(table)?;
     if table != SESSIONS {
-        return store::delete(table, &filter).map_err(from_storage);
+        return store::delete(table, filter);
     }
     let mut total = 0;
+    let page = Query { filter, order_by: vec![asc("user_id"), asc("session_id")], limit: Some(PAGE), offset: None };
     loop {
-        let page = Query {
-            filter: filter.clone(),
-            order_by: vec![asc("user_id"), asc("session_id")],
-            limit: Some(PAGE),
-            offset: None,
-        };
-        let found = store::find(SESSIONS, &page).map_err(from_storage)?;
+        let found = store::rows_of(SESSIONS, &page)?;
         let keys: Vec<(String, String)> = rows(&found).map(|r| (r.string("user_id"), r.string("session_id"))).collect();
         total += delete_sessions(&keys)?;
         if keys.len() < PAGE as usize {

@@ -15,100 +15,105 @@ pub const ACTIONS: &str = "agent_run_actions";
 /// Every table this component declares.
 pub const TABLES: [&str; 4] = [SESSIONS, AGENTS, AGENT_LOCKS, ACTIONS];
 
-fn col(name: &str, kind: ColumnType, nullable: bool) -> Column {
-    Column { name: name.into(), kind, nullable }
-}
+use ColumnType::{Integer as I, Json as J, Text as T, Timestamp as TS};
 
-fn names(cols: &[&str]) -> Vec<String> {
-    cols.iter().map(|c| (*c).to_owned()).collect()
-}
+/// A table as static data: name, columns (name, type, nullable), primary key,
+/// indexes (name, columns, unique). Expanded by [`schemas`] with one loop.
+type Spec = (&'static str, &'static [(&'static str, ColumnType, bool)], &'static [&'static str], &'static [Ix]);
+type Ix = (&'static str, &'static [&'static str], bool);
 
-fn index(name: &str, cols: &[&str], unique: bool) -> Index {
-    Index { name: name.into(), columns: names(cols), unique }
-}
+const SPECS: [Spec; 4] = [
+    (
+        SESSIONS,
+        &[
+            ("user_id", T, false),
+            ("session_id", T, false),
+            ("created_at", TS, false),
+            ("updated_at", TS, false),
+            ("context", J, false),
+            ("storage", J, false),
+            ("sandbox_state", J, true),
+            ("root_agent_id", T, true),
+            ("pending_tool_calls", J, true),
+            ("version", I, false),
+        ],
+        &["user_id", "session_id"],
+        &[("sessions_user_updated", &["user_id", "updated_at"], false), ("sessions_updated", &["updated_at"], false)],
+    ),
+    (
+        AGENTS,
+        &[
+            ("user_id", T, false),
+            ("session_id", T, false),
+            ("agent_id", T, false),
+            ("agent_name", T, false),
+            ("created_at", TS, false),
+            ("last_updated", TS, false),
+            ("next_seq", I, false),
+        ],
+        &["user_id", "session_id", "agent_id"],
+        &[],
+    ),
+    (
+        AGENT_LOCKS,
+        &[
+            ("user_id", T, false),
+            ("session_id", T, false),
+            ("agent_id", T, false),
+            ("holder_id", T, true),
+            ("run_id", T, true),
+            ("token", I, false),
+            ("acquired_at_ns", I, false),
+            ("expires_at_ns", I, false),
+        ],
+        &["user_id", "session_id", "agent_id"],
+        &[],
+    ),
+    (
+        ACTIONS,
+        &[
+            ("action_id", T, false),
+            ("user_id", T, false),
+            ("session_id", T, false),
+            ("agent_id", T, false),
+            ("seq", I, false),
+            ("run_id", T, true),
+            ("root_run_id", T, true),
+            ("parent_run_id", T, true),
+            ("agent_name", T, true),
+            ("created_at", TS, false),
+            ("created_at_ns", I, false),
+            ("action_type", T, false),
+            ("append_messages", J, true),
+            ("replace_messages", J, true),
+            ("undo_before_run_id", T, true),
+            ("idempotency_key", T, true),
+            ("extra", J, true),
+        ],
+        &["action_id"],
+        &[
+            ("actions_agent_seq", &["user_id", "session_id", "agent_id", "seq"], true),
+            ("actions_idempotency", &["user_id", "session_id", "agent_id", "idempotency_key"], true),
+            ("actions_agent_type_seq", &["user_id", "session_id", "agent_id", "action_type", "seq"], false),
+        ],
+    ),
+];
 
 /// The schemas of [`TABLES`].
 pub fn schemas() -> Vec<TableSchema> {
-    use ColumnType::{Integer, Json, Text, Timestamp};
-    vec![
-        TableSchema {
-            name: SESSIONS.into(),
-            columns: vec![
-                col("user_id", Text, false),
-                col("session_id", Text, false),
-                col("created_at", Timestamp, false),
-                col("updated_at", Timestamp, false),
-                col("context", Json, false),
-                col("storage", Json, false),
-                col("sandbox_state", Json, true),
-                col("root_agent_id", Text, true),
-                col("pending_tool_calls", Json, true),
-                col("version", Integer, false),
-            ],
-            primary_key: names(&["user_id", "session_id"]),
-            indexes: vec![
-                index("sessions_user_updated", &["user_id", "updated_at"], false),
-                index("sessions_updated", &["updated_at"], false),
-            ],
-        },
-        TableSchema {
-            name: AGENTS.into(),
-            columns: vec![
-                col("user_id", Text, false),
-                col("session_id", Text, false),
-                col("agent_id", Text, false),
-                col("agent_name", Text, false),
-                col("created_at", Timestamp, false),
-                col("last_updated", Timestamp, false),
-                col("next_seq", Integer, false),
-            ],
-            primary_key: names(&["user_id", "session_id", "agent_id"]),
-            indexes: vec![],
-        },
-        TableSchema {
-            name: AGENT_LOCKS.into(),
-            columns: vec![
-                col("user_id", Text, false),
-                col("session_id", Text, false),
-                col("agent_id", Text, false),
-                col("holder_id", Text, true),
-                col("run_id", Text, true),
-                col("token", Integer, false),
-                col("acquired_at_ns", Integer, false),
-                col("expires_at_ns", Integer, false),
-            ],
-            primary_key: names(&["user_id", "session_id", "agent_id"]),
-            indexes: vec![],
-        },
-        TableSchema {
-            name: ACTIONS.into(),
-            columns: vec![
-                col("action_id", Text, false),
-                col("user_id", Text, false),
-                col("session_id", Text, false),
-                col("agent_id", Text, false),
-                col("seq", Integer, false),
-                col("run_id", Text, true),
-                col("root_run_id", Text, true),
-                col("parent_run_id", Text, true),
-                col("agent_name", Text, true),
-                col("created_at", Timestamp, false),
-                col("created_at_ns", Integer, false),
-                col("action_type", Text, false),
-                col("append_messages", Json, true),
-                col("replace_messages", Json, true),
-                col("undo_before_run_id", Text, true),
-                col("idempotency_key", Text, true),
-                col("extra", Json, true),
-            ],
-            primary_key: names(&["action_id"]),
-            indexes: vec![
-                index("actions_agent_seq", &["user_id", "session_id", "agent_id", "seq"], true),
-                index("actions_idempotency", &["user_id", "session_id", "agent_id", "idempotency_key"], true),
-                index("actions_agent_type_seq", &["user_id", "session_id", "agent_id", "action_type", "seq"], false),
-            ],
-        },
-    ]
+    let mut out = Vec::new();
+    for (name, cols, pk, ixs) in SPECS {
+        let mut columns = Vec::new();
+        for &(c, kind, nullable) in cols {
+            columns.push(Column { name: c.into(), kind, nullable });
+        }
+        let mut indexes = Vec::new();
+        for &(n, c, unique) in ixs {
+            indexes.push(Index { name: n.into(), columns: strings(c), unique });
+        }
+        out.push(TableSchema { name: name.into(), columns, primary_key: strings(pk), indexes });
+    }
+    out
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::ids;
 use crate::prelude::*;
 use crate::schema::{ACTIONS, AGENT_LOCKS, AGENTS, SESSIONS, schemas};
 use crate::store::{
-    self, DeleteOp, Query, Row, StorageError, WriteOp, asc, first, json, one_row, opt_text, rows, session_key, set,
+    self, DeleteOp, Query, Row, StorageError, WriteOp, asc, first, json, new_row, opt_text, rows, session_key, set,
     text, timestamp, uint,
 };
 
@@ -39,7 +39,7 @@ pub fn session_from_row(r: Row<'_>) -> Session {
 /// Reads one session (ids already checked).
 pub fn find_session(user_id: &str, session_id: &str) -> Res<Option<Session>> {
     let q = store::query(session_key(user_id, session_id).build(), Vec::new(), Some(1));
-    let rs = store::find(SESSIONS, &q).map_err(from_storage)?;
+    let rs = store::rows_of(SESSIONS, &q)?;
     Ok(first(&rs).map(session_from_row))
 }
 
@@ -56,19 +56,33 @@ pub fn get_or_create(user_id: &str, session_id: Option<&str>) -> Res<Session> {
         }
         may_exist = true;
         let now = now_ns();
-        let row = one_row(vec![
-            ("user_id", text(user_id)),
-            ("session_id", text(&session_id)),
-            ("created_at", timestamp(now)),
-            ("updated_at", timestamp(now)),
-            ("context", json("{}")),
-            ("storage", json("{}")),
-            ("sandbox_state", opt_text(None)),
-            ("root_agent_id", opt_text(None)),
-            ("pending_tool_calls", opt_text(None)),
-            ("version", uint(1)),
-        ]);
-        match store::insert(SESSIONS, &row) {
+        let row = new_row(
+            &[
+                "user_id",
+                "session_id",
+                "created_at",
+                "updated_at",
+                "context",
+                "storage",
+                "sandbox_state",
+                "root_agent_id",
+                "pending_tool_calls",
+                "version",
+            ],
+            vec![
+                text(user_id),
+                text(&session_id),
+                timestamp(now),
+                timestamp(now),
+                json("{}"),
+                json("{}"),
+                opt_text(None),
+                opt_text(None),
+                opt_text(None),
+                uint(1),
+            ],
+        );
+        match store::insert(SESSIONS, row) {
             Ok(_) => {
                 let ts = rfc3339_micros(now);
                 return Ok(Session {
@@ -106,7 +120,7 @@ pub fn list(q: SessionQuery) -> Res<Vec<Session>> {
     }
     let order_by = if q.order_by.is_empty() { vec![asc("created_at"), asc("session_id")] } else { q.order_by };
     let query = Query { filter: w.build(), order_by, limit: q.limit, offset: q.offset };
-    let rs = store::find(SESSIONS, &query).map_err(from_storage)?;
+    let rs = store::rows_of(SESSIONS, &query)?;
     Ok(rows(&rs).map(session_from_row).collect())
 }
 
@@ -147,7 +161,7 @@ pub fn update(user_id: &str, session_id: &str, changes: SessionUpdate, expected_
             cells.push(("sandbox_state", json(s)));
         }
         let filter = session_key(user_id, session_id).eq("version", uint(cur.version)).build();
-        let n = store::update(SESSIONS, &filter, &set(cells)).map_err(from_storage)?;
+        let n = store::update(SESSIONS, filter, set(cells))?;
         if n == 1 {
             cur.updated_at = rfc3339_micros(now);
             cur.version += 1;
@@ -181,11 +195,15 @@ pub fn delete_sessions(keys: &[(String, String)]) -> Res<u64> {
     if keys.is_empty() {
         return Ok(0);
     }
-    let filter = store::sessions_filter(keys);
-    let batch: Vec<WriteOp> = [ACTIONS, AGENTS, AGENT_LOCKS, SESSIONS]
-        .into_iter()
-        .map(|t| WriteOp::Delete(DeleteOp { table: t.to_owned(), filter: filter.clone(), expect: None }))
-        .collect();
+    // The filter is built once per table (no clones: they cost component size).
+    let mut batch = Vec::with_capacity(4);
+    for t in [ACTIONS, AGENTS, AGENT_LOCKS, SESSIONS] {
+        batch.push(WriteOp::Delete(DeleteOp {
+            table: t.to_owned(),
+            filter: store::sessions_filter(keys),
+            expect: None,
+        }));
+    }
     let counts = store::apply(&batch).map_err(from_storage)?;
     Ok(counts.get(3).copied().unwrap_or(0))
 }

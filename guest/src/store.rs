@@ -7,7 +7,36 @@ pub use crate::bindings::nexau::session::storage::{
 };
 use crate::prelude::*;
 
-pub use crate::bindings::nexau::session::storage::{apply, count, delete, find, insert, setup_models, update};
+pub use crate::bindings::nexau::session::storage::{apply, count, find, setup_models};
+use crate::error::{Res, from_storage};
+
+/// One write op as a batch of one (a single import wrapper for every write);
+/// its affected-row count.
+#[inline(never)]
+pub fn apply_one(op: WriteOp) -> Result<u64, StorageError> {
+    apply(core::slice::from_ref(&op)).map(|c| c.first().copied().unwrap_or(0))
+}
+
+/// Inserts `rows` into `table`.
+pub fn insert(table: &str, rows: RowSet) -> Result<u64, StorageError> {
+    apply_one(WriteOp::Insert(InsertOp { table: table.into(), rows }))
+}
+
+/// Updates the rows of `table` matching `filter`; the number changed.
+pub fn update(table: &str, filter: Filter, set: Vec<Assignment>) -> Res<u64> {
+    apply_one(WriteOp::Update(UpdateOp { table: table.into(), filter, set, expect: None })).map_err(from_storage)
+}
+
+/// Deletes the rows of `table` matching `filter`; the number deleted.
+pub fn delete(table: &str, filter: Filter) -> Res<u64> {
+    apply_one(WriteOp::Delete(DeleteOp { table: table.into(), filter, expect: None })).map_err(from_storage)
+}
+
+/// The rows of `table` matching `q`.
+#[inline(never)]
+pub fn rows_of(table: &str, q: &Query) -> Res<RowSet> {
+    find(table, q).map_err(from_storage)
+}
 
 /// A text value.
 pub fn text(s: &str) -> Value {
@@ -98,6 +127,7 @@ impl Where {
     }
 
     /// The filter: the conjunction of every term.
+    #[inline(never)]
     pub fn build(mut self) -> Filter {
         if self.terms.len() > 1 {
             let terms = core::mem::take(&mut self.terms);
@@ -108,11 +138,13 @@ impl Where {
 }
 
 /// `user_id = U AND session_id = S`.
+#[inline(never)]
 pub fn session_key(user_id: &str, session_id: &str) -> Where {
     Where::new().eq_text("user_id", user_id).eq_text("session_id", session_id)
 }
 
 /// `user_id = U AND session_id = S AND agent_id = A`.
+#[inline(never)]
 pub fn agent_key(user_id: &str, session_id: &str, agent_id: &str) -> Where {
     session_key(user_id, session_id).eq_text("agent_id", agent_id)
 }
@@ -132,6 +164,7 @@ pub fn sessions_filter(keys: &[(String, String)]) -> Filter {
 }
 
 /// A query over `filter`.
+#[inline(never)]
 pub fn query(filter: Filter, order_by: Vec<Order>, limit: Option<u32>) -> Query {
     Query { filter, order_by, limit, offset: None }
 }
@@ -146,18 +179,14 @@ pub fn desc(field: &str) -> Order {
     Order { field: field.to_owned(), descending: true }
 }
 
-/// One row, from (column, value) pairs.
-pub fn one_row(cells: Vec<(&str, Value)>) -> RowSet {
-    let mut columns = Vec::with_capacity(cells.len());
-    let mut row = Vec::with_capacity(cells.len());
-    for (c, v) in cells {
-        columns.push(c.to_owned());
-        row.push(v);
-    }
-    RowSet { columns, rows: vec![row] }
+/// One row: the column names and their values, in the same order.
+#[inline(never)]
+pub fn new_row(columns: &[&str], values: Vec<Value>) -> RowSet {
+    RowSet { columns: strings(columns), rows: vec![values] }
 }
 
 /// Assignments from (column, value) pairs.
+#[inline(never)]
 pub fn set(cells: Vec<(&str, Value)>) -> Vec<Assignment> {
     cells.into_iter().map(|(c, v)| Assignment { column: c.to_owned(), value: v }).collect()
 }

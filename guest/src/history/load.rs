@@ -5,7 +5,7 @@ use super::replay::{Logged, Step, conversation};
 use crate::agents::{agent_not_found, check_ref, find_row};
 use crate::bindings::exports::nexau::session::history::LoadOptions;
 use crate::bindings::exports::nexau::session::types::AgentRef;
-use crate::error::{Res, SessionError, from_storage};
+use crate::error::{Res, SessionError};
 use crate::json::{self, Json};
 use crate::prelude::*;
 use crate::schema::ACTIONS;
@@ -41,14 +41,14 @@ pub fn load(agent: &AgentRef, options: LoadOptions) -> Res<String> {
     let (u, s, a) = (agent.user_id.as_str(), agent.session_id.as_str(), agent.agent_id.as_str());
     let newest_replace =
         store::query(agent_key(u, s, a).eq_text("action_type", "replace").build(), vec![desc("seq")], Some(1));
-    let found = store::find(ACTIONS, &newest_replace).map_err(from_storage)?;
+    let found = store::rows_of(ACTIONS, &newest_replace)?;
     let mut actions = Vec::new();
     let mut after = agent_key(u, s, a);
     if let Some(r) = first(&found) {
         actions.push(logged(r)?);
         after = after.cmp("seq", CompareOp::Gt, int(r.int("seq")));
     }
-    let later = store::find(ACTIONS, &store::query(after.build(), vec![asc("seq")], None)).map_err(from_storage)?;
+    let later = store::rows_of(ACTIONS, &store::query(after.build(), vec![asc("seq")], None))?;
     for r in rows(&later) {
         actions.push(logged(r)?);
     }

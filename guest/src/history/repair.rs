@@ -41,38 +41,29 @@ pub fn synthetic_result(tool_use_id: &str, created_at: &Json) -> Json {
 /// result, right after that assistant message and the tool messages following
 /// it. The synthetic message takes the assistant message's `created_at`.
 pub fn repair(msgs: Vec<Json>) -> Vec<Json> {
-    // The index of the last message answering each tool_use id.
-    // Sorted by id, then index; the last entry of an id is its last answer.
-    let mut answered: Vec<(&str, usize)> = Vec::new();
+    // Whether a message after `i` answers `id` (a linear scan: no sorting or
+    // maps, which cost component size).
+    let answered_after = |id: &str, i: usize| {
+        msgs[i + 1..].iter().any(|m| blocks(m).iter().any(|b| block_str(b, "tool_result", "tool_use_id") == Some(id)))
+    };
+    // Plain loops rather than iterator chains: they cost less component size.
+    let mut dangling: Vec<Vec<Json>> = Vec::with_capacity(msgs.len());
+    let mut any = false;
     for (i, m) in msgs.iter().enumerate() {
-        for b in blocks(m) {
-            if let Some(id) = block_str(b, "tool_result", "tool_use_id") {
-                answered.push((id, i));
+        let mut fixes = Vec::new();
+        if has_role(m, "assistant") {
+            for b in blocks(m) {
+                if let Some(id) = block_str(b, "tool_use", "id")
+                    && !answered_after(id, i)
+                {
+                    fixes.push(synthetic_result(id, m.get("created_at").unwrap_or(&Json::Null)));
+                }
             }
         }
+        any |= !fixes.is_empty();
+        dangling.push(fixes);
     }
-    answered.sort_unstable();
-    let last_answer = |id: &str| {
-        let end = answered.partition_point(|(k, _)| *k <= id);
-        (end > 0 && answered[end - 1].0 == id).then(|| answered[end - 1].1)
-    };
-    let dangling: Vec<Vec<Json>> = msgs
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            if !has_role(m, "assistant") {
-                return Vec::new();
-            }
-            let at = m.get("created_at").cloned().unwrap_or(Json::Null);
-            blocks(m)
-                .iter()
-                .filter_map(|b| block_str(b, "tool_use", "id"))
-                .filter(|id| last_answer(id).is_none_or(|a| a <= i))
-                .map(|id| synthetic_result(id, &at))
-                .collect()
-        })
-        .collect();
-    if dangling.iter().all(Vec::is_empty) {
+    if !any {
         return msgs;
     }
     let mut out = Vec::with_capacity(msgs.len() + 1);

@@ -57,9 +57,9 @@ pub fn replay(actions: Vec<Logged>) -> Vec<Json> {
 pub fn dedupe(msgs: Vec<Json>) -> Vec<Json> {
     // Sorted ids seen so far (no hash or B-tree maps: they cost component size).
     let mut seen: Vec<&str> = Vec::with_capacity(msgs.len());
-    let keep: Vec<bool> = msgs
-        .iter()
-        .map(|m| match m.get("id").and_then(Json::as_str) {
+    let mut keep = Vec::with_capacity(msgs.len());
+    for m in &msgs {
+        keep.push(match m.get("id").and_then(Json::as_str) {
             Some(id) => match seen.binary_search(&id) {
                 Ok(_) => false,
                 Err(at) => {
@@ -68,9 +68,15 @@ pub fn dedupe(msgs: Vec<Json>) -> Vec<Json> {
                 }
             },
             None => true,
-        })
-        .collect();
-    msgs.into_iter().zip(keep).filter_map(|(m, k)| k.then_some(m)).collect()
+        });
+    }
+    let mut out = Vec::with_capacity(msgs.len());
+    for (i, m) in msgs.into_iter().enumerate() {
+        if keep[i] {
+            out.push(m);
+        }
+    }
+    out
 }
 
 /// The conversation of `actions`: replayed, de-duplicated, repaired, and cut

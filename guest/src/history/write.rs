@@ -13,7 +13,7 @@ use crate::schema::{ACTIONS, AGENT_LOCKS, AGENTS, SESSIONS};
 use crate::sessions::session_not_found;
 use crate::store::{
     self, CheckOp, CompareOp, InsertOp, StorageError, UpdateOp, Value as Cell, WriteOp, agent_key, first, int, json,
-    one_row, opt_text, session_key, set, text, timestamp, uint,
+    new_row, opt_text, session_key, set, text, timestamp, uint,
 };
 
 use super::messages::normalize;
@@ -106,7 +106,7 @@ pub fn write(agent: &AgentRef, action: Action, options: WriteOptions) -> Res<Rec
     for _ in 0..MAX_ATTEMPTS {
         if let Some(k) = &options.idempotency_key {
             let q = store::query(agent_key(u, s, a).eq_text("idempotency_key", k).build(), Vec::new(), Some(1));
-            let found = store::find(ACTIONS, &q).map_err(from_storage)?;
+            let found = store::rows_of(ACTIONS, &q)?;
             if let Some(r) = first(&found) {
                 let seq = u64::try_from(r.int("seq")).unwrap_or(0);
                 return Ok(Receipt { action_id: r.string("action_id"), seq, stored: false });
@@ -143,25 +143,46 @@ pub fn write(agent: &AgentRef, action: Action, options: WriteOptions) -> Res<Rec
             expect: Some(1),
         }));
         let run = options.run_id.as_deref();
-        let rows = one_row(vec![
-            ("action_id", text(&action_id)),
-            ("user_id", text(u)),
-            ("session_id", text(s)),
-            ("agent_id", text(a)),
-            ("seq", int(seq)),
-            ("run_id", opt_text(run)),
-            ("root_run_id", opt_text(p.root_run_id.as_deref())),
-            ("parent_run_id", opt_text(p.parent_run_id.as_deref())),
-            ("agent_name", opt_text(p.agent_name.as_deref())),
-            ("created_at", timestamp(now)),
-            ("created_at_ns", int(now)),
-            ("action_type", text(p.action_type)),
-            ("append_messages", opt_json(p.append_messages.as_deref())),
-            ("replace_messages", opt_json(p.replace_messages.as_deref())),
-            ("undo_before_run_id", opt_text(p.undo_before_run_id.as_deref())),
-            ("idempotency_key", opt_text(options.idempotency_key.as_deref())),
-            ("extra", opt_json(p.extra.as_deref())),
-        ]);
+        let rows = new_row(
+            &[
+                "action_id",
+                "user_id",
+                "session_id",
+                "agent_id",
+                "seq",
+                "run_id",
+                "root_run_id",
+                "parent_run_id",
+                "agent_name",
+                "created_at",
+                "created_at_ns",
+                "action_type",
+                "append_messages",
+                "replace_messages",
+                "undo_before_run_id",
+                "idempotency_key",
+                "extra",
+            ],
+            vec![
+                text(&action_id),
+                text(u),
+                text(s),
+                text(a),
+                int(seq),
+                opt_text(run),
+                opt_text(p.root_run_id.as_deref()),
+                opt_text(p.parent_run_id.as_deref()),
+                opt_text(p.agent_name.as_deref()),
+                timestamp(now),
+                int(now),
+                text(p.action_type),
+                opt_json(p.append_messages.as_deref()),
+                opt_json(p.replace_messages.as_deref()),
+                opt_text(p.undo_before_run_id.as_deref()),
+                opt_text(options.idempotency_key.as_deref()),
+                opt_json(p.extra.as_deref()),
+            ],
+        );
         batch.push(WriteOp::Insert(InsertOp { table: ACTIONS.into(), rows }));
         match store::apply(&batch) {
             Ok(_) => return Ok(Receipt { action_id, seq: u64::try_from(seq).unwrap_or(0), stored: true }),

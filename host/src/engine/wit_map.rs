@@ -1,25 +1,21 @@
 //! Maps the guest's WIT types to the Rust API's types.
 
 use crate::runtime::bindings::exports::nexau::session::{history, sessions, types};
-use crate::{AgentInfo, AgentRef, Error, Lease, LockHolder, Receipt, Session};
+use crate::{AgentInfo, AgentRef, Error, Lease, Receipt, Session};
 
-/// A WIT session error → [`Error`].
+/// A WIT session error → [`Error`]. (The guest never reports a held lock
+/// as an error: `acquire` answers `held`, which the engine maps itself.)
 pub(crate) fn error(e: types::SessionError) -> Error {
-    use types::SessionError as E;
-    match e {
-        E::Invalid(m) => Error::Invalid(m),
-        E::NotFound(m) => Error::NotFound(m),
-        E::TableNotFound(t) => Error::TableNotFound(t),
-        E::LockHeld(l) => Error::LockHeld(LockHolder {
-            holder_id: l.holder_id.unwrap_or_default(),
-            run_id: l.run_id,
-            token: l.token,
-            expires_at_ns: l.expires_at_ns,
-        }),
-        E::LockExpired(m) => Error::LockExpired(m),
-        E::VersionConflict(current) => Error::VersionConflict { current },
-        E::Conflict(m) => Error::Conflict(m),
-        E::Backend(m) => Error::Storage(m),
+    use types::ErrorKind as K;
+    let m = e.message;
+    match e.kind {
+        K::Invalid => Error::Invalid(m),
+        K::NotFound => Error::NotFound(m),
+        K::TableNotFound => Error::TableNotFound(m),
+        K::LockExpired => Error::LockExpired(m),
+        K::VersionConflict => Error::VersionConflict { current: e.current_version },
+        K::Conflict => Error::Conflict(m),
+        K::Backend => Error::Storage(m),
     }
 }
 
