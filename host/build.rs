@@ -46,9 +46,7 @@ fn ensure_target_installed() {
         .ok()
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-    let installed = sysroot
-        .map(|s| Path::new(&s).join("lib/rustlib").join(TARGET).exists())
-        .unwrap_or(false);
+    let installed = sysroot.map(|s| Path::new(&s).join("lib/rustlib").join(TARGET).exists()).unwrap_or(false);
     if !installed {
         let status = Command::new("rustup").args(["target", "add", TARGET]).status();
         match status {

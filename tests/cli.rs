@@ -45,10 +45,8 @@ fn history_appended_by_two_processes_is_shown_in_order() {
             ));
         }
         let messages = history_json(dir.path(), url, "u1", "s1");
-        let got: Vec<(&str, &str)> = messages
-            .iter()
-            .map(|m| (m["role"].as_str().unwrap(), m["content"][0]["text"].as_str().unwrap()))
-            .collect();
+        let got: Vec<(&str, &str)> =
+            messages.iter().map(|m| (m["role"].as_str().unwrap(), m["content"][0]["text"].as_str().unwrap())).collect();
         assert_eq!(got, [("user", "first"), ("assistant", "second")], "{url}");
     }
     // The relative path is relative to the working directory.

@@ -196,5 +196,11 @@ async fn heartbeat_must_be_under_half_the_ttl() {
         .heartbeat_interval(Duration::from_secs(15))
         .build();
     assert!(matches!(bad, Err(Error::Invalid(m)) if m.contains("under half")));
-    assert!(SessionManager::builder(engine).lock_ttl(Duration::from_secs(30)).heartbeat_interval(Duration::from_secs(14)).build().is_ok());
+    assert!(
+        SessionManager::builder(engine)
+            .lock_ttl(Duration::from_secs(30))
+            .heartbeat_interval(Duration::from_secs(14))
+            .build()
+            .is_ok()
+    );
 }

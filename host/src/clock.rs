@@ -30,10 +30,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ns(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as i64)
-            .unwrap_or(0)
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
     }
 }
 
@@ -61,10 +58,9 @@ impl ManualClock {
     pub fn at_rfc3339(text: &str) -> Result<Self, Error> {
         let t = humantime::parse_rfc3339_weak(text)
             .map_err(|e| Error::Invalid(format!("not an RFC 3339 time: {text:?} ({e})")))?;
-        let ns = t
-            .duration_since(UNIX_EPOCH)
-            .map_err(|_| Error::Invalid(format!("time before 1970: {text:?}")))?
-            .as_nanos() as i64;
+        let ns =
+            t.duration_since(UNIX_EPOCH).map_err(|_| Error::Invalid(format!("time before 1970: {text:?}")))?.as_nanos()
+                as i64;
         Ok(ManualClock::at_ns(ns))
     }
 

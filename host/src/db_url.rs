@@ -36,9 +36,9 @@ impl DbUrl {
     /// ```
     pub fn parse(url: &str) -> Result<DbUrl, Error> {
         let url = url.trim();
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| Error::Invalid(format!("not a database URL: {url:?} (expected e.g. sqlite:///sessions.db)")))?;
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            Error::Invalid(format!("not a database URL: {url:?} (expected e.g. sqlite:///sessions.db)"))
+        })?;
         let driver = scheme.split('+').next().unwrap_or(scheme).to_ascii_lowercase();
         match driver.as_str() {
             "memory" => Ok(DbUrl::Memory),
@@ -55,9 +55,9 @@ impl DbUrl {
 
 /// `rest` is what follows `scheme://`: `/rel/path` or `//abs/path`.
 fn file_path(url: &str, rest: &str) -> Result<PathBuf, Error> {
-    let path = rest
-        .strip_prefix('/')
-        .ok_or_else(|| Error::Invalid(format!("{url:?} names no file: write three slashes and a path, e.g. sqlite:///sessions.db")))?;
+    let path = rest.strip_prefix('/').ok_or_else(|| {
+        Error::Invalid(format!("{url:?} names no file: write three slashes and a path, e.g. sqlite:///sessions.db"))
+    })?;
     let path = path.split(['?', '#']).next().unwrap_or("");
     if path.is_empty() {
         return Err(Error::Invalid(format!("{url:?} names no file: write a path after the slashes")));

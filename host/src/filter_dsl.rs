@@ -19,8 +19,7 @@ use crate::storage::{ColumnType, Filter, TableSchema, Value};
 /// assert_eq!(f, Filter::and([Filter::eq("user_id", "alice"), Filter::gt("version", 2i64)]));
 /// ```
 pub fn parse_filter(expr: &str, table: &TableSchema) -> Result<Filter, Error> {
-    parse_expr(expr.trim(), table)
-        .map_err(|why| Error::Invalid(format!("bad filter {expr:?}: {why}")))
+    parse_expr(expr.trim(), table).map_err(|why| Error::Invalid(format!("bad filter {expr:?}: {why}")))
 }
 
 fn parse_expr(expr: &str, table: &TableSchema) -> Result<Filter, String> {
@@ -76,9 +75,7 @@ fn split_top_level(s: &str) -> Result<Vec<&str>, String> {
 
 fn parse_condition(expr: &str, table: &TableSchema) -> Result<Filter, String> {
     let (field, rest) = expr.split_once('.').ok_or("expected FIELD.OP.VALUE, e.g. user_id.eq.alice")?;
-    let column = table
-        .column(field)
-        .ok_or_else(|| format!("{} has no column {field:?}", table.name))?;
+    let column = table.column(field).ok_or_else(|| format!("{} has no column {field:?}", table.name))?;
     let (negate, rest) = match rest.strip_prefix("not.") {
         Some(r) => (true, r),
         None => (false, rest),
@@ -164,10 +161,7 @@ mod tests {
                 Filter::or([Filter::gt("version", 2i64), Filter::is_null("root_agent_id")])
             ])
         );
-        assert_eq!(
-            parse_filter("user_id.not.eq.bob", &t).unwrap(),
-            Filter::not(Filter::eq("user_id", "bob"))
-        );
+        assert_eq!(parse_filter("user_id.not.eq.bob", &t).unwrap(), Filter::not(Filter::eq("user_id", "bob")));
         assert_eq!(parse_filter("user_id.in.(a,b)", &t).unwrap(), Filter::is_in("user_id", ["a", "b"]));
         assert_eq!(
             parse_filter("not.and=(user_id.eq.a)", &t).unwrap(),

@@ -5,8 +5,8 @@ use std::time::Duration;
 use nexau_session::Clock;
 use nexau_session::storage::{Filter, Value};
 use nexau_session::{
-    Agent, AgentRunActionModel, ContentBlock, Engine, Error, HistoryAction, Message, OfflineModel,
-    Role, SessionManager, SessionModel, SessionQuery, SessionUpdate, WriteOptions, parse_filter,
+    Agent, AgentRunActionModel, ContentBlock, Engine, Error, HistoryAction, Message, OfflineModel, Role,
+    SessionManager, SessionModel, SessionQuery, SessionUpdate, WriteOptions, parse_filter,
 };
 
 use crate::support::{self, TestBackend, assistant, root_agent, texts, user};

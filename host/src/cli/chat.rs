@@ -37,15 +37,8 @@ pub async fn run(engine: Engine, args: ChatArgs) -> anyhow::Result<u8> {
         .on_busy(policy)
         .build()?;
     let t = &args.target;
-    let mut agent = Agent::open(
-        Arc::new(OfflineModel),
-        &manager,
-        &t.user,
-        Some(&t.session),
-        t.agent.as_deref(),
-        "main",
-    )
-    .await?;
+    let mut agent =
+        Agent::open(Arc::new(OfflineModel), &manager, &t.user, Some(&t.session), t.agent.as_deref(), "main").await?;
     let reply = agent.run(&args.message).await?;
     println!("{reply}");
     Ok(exit::OK)

@@ -35,14 +35,15 @@ pub async fn run(engine: Engine, args: CleanupArgs) -> anyhow::Result<u8> {
         for s in &stale {
             println!("would delete {}\t{}\tupdated {}", s.user_id, s.session_id, s.updated_at);
         }
-        println!("{} sessions older than {} (dry run: nothing deleted)", stale.len(), humantime::format_duration(args.older_than));
+        println!(
+            "{} sessions older than {} (dry run: nothing deleted)",
+            stale.len(),
+            humantime::format_duration(args.older_than)
+        );
         return Ok(exit::OK);
     }
-    let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::new(stale.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar =
+        if std::io::stderr().is_terminal() { ProgressBar::new(stale.len() as u64) } else { ProgressBar::hidden() };
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} sessions deleted").expect("valid template"));
     let mut deleted = 0u64;
     for s in &stale {

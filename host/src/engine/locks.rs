@@ -84,11 +84,7 @@ impl Engine {
     /// Every lock row of a session, by agent id.
     pub async fn list_locks(&self, user_id: &str, session_id: &str) -> Result<Vec<(String, Lease)>> {
         let mut i = self.instance().await?;
-        let r = i
-            .logic
-            .nexau_session_locks()
-            .call_list_session_locks(&mut i.store, user_id, session_id)
-            .await?;
+        let r = i.logic.nexau_session_locks().call_list_session_locks(&mut i.store, user_id, session_id).await?;
         Ok(r.map_err(wit_map::error)?.into_iter().map(|(a, l)| (a, wit_map::lease(l))).collect())
     }
 }

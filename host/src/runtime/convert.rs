@@ -95,11 +95,11 @@ pub fn filter_from_wit(f: wit::Filter) -> Result<st::Filter, st::StorageError> {
     let take = |built: &mut Vec<Option<st::Filter>>, here: usize, i: u32| -> Result<st::Filter, st::StorageError> {
         let i = i as usize;
         if i >= here {
-            return Err(st::StorageError::Invalid(format!("filter node {here} refers to node {i}, which is not before it")));
+            return Err(st::StorageError::Invalid(format!(
+                "filter node {here} refers to node {i}, which is not before it"
+            )));
         }
-        built[i]
-            .take()
-            .ok_or_else(|| st::StorageError::Invalid(format!("filter node {i} is used twice")))
+        built[i].take().ok_or_else(|| st::StorageError::Invalid(format!("filter node {i} is used twice")))
     };
     for (here, node) in f.nodes.into_iter().enumerate() {
         let tree = match node {
@@ -123,7 +123,8 @@ pub fn filter_from_wit(f: wit::Filter) -> Result<st::Filter, st::StorageError> {
     match built.pop() {
         None => Ok(st::Filter::All),
         Some(root) => {
-            let root = root.ok_or_else(|| st::StorageError::Invalid("the filter's root node is used as a child".into()))?;
+            let root =
+                root.ok_or_else(|| st::StorageError::Invalid("the filter's root node is used as a child".into()))?;
             if built.iter().any(Option::is_some) {
                 return Err(st::StorageError::Invalid("a filter node is not reachable from the root".into()));
             }
@@ -275,9 +276,7 @@ mod tests {
     fn forward_and_shared_references_are_refused() {
         let forward = wit::Filter { nodes: vec![wit::FilterNode::Not(1), wit::FilterNode::IsNull("a".into())] };
         assert!(matches!(filter_from_wit(forward), Err(st::StorageError::Invalid(_))));
-        let shared = wit::Filter {
-            nodes: vec![wit::FilterNode::IsNull("a".into()), wit::FilterNode::And(vec![0, 0])],
-        };
+        let shared = wit::Filter { nodes: vec![wit::FilterNode::IsNull("a".into()), wit::FilterNode::And(vec![0, 0])] };
         assert!(matches!(filter_from_wit(shared), Err(st::StorageError::Invalid(_))));
         let self_ref = wit::Filter { nodes: vec![wit::FilterNode::Not(0)] };
         assert!(matches!(filter_from_wit(self_ref), Err(st::StorageError::Invalid(_))));

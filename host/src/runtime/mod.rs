@@ -22,9 +22,9 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 pub(crate) use bindings::SessionLogic;
 use bindings::SessionLogicPre;
+pub use component_cache::CACHE_ENV;
 pub(crate) use convert::{filter_to_wit, orders_to_wit, query_to_wit, rows_from_wit};
 use host_state::HostState;
-pub use component_cache::CACHE_ENV;
 pub use limits::Limits;
 
 use crate::{Clock, Error, Result};
@@ -41,10 +41,7 @@ struct Compiled {
 static COMPILED: OnceLock<std::result::Result<Arc<Compiled>, String>> = OnceLock::new();
 
 fn compiled() -> Result<Arc<Compiled>> {
-    COMPILED
-        .get_or_init(|| compile().map(Arc::new).map_err(|e| format!("{e:#}")))
-        .clone()
-        .map_err(Error::Runtime)
+    COMPILED.get_or_init(|| compile().map(Arc::new).map_err(|e| format!("{e:#}"))).clone().map_err(Error::Runtime)
 }
 
 fn compile() -> wasmtime::Result<Compiled> {
@@ -87,10 +84,7 @@ impl Runtime {
 
     /// A fresh instance whose storage calls go to `store`.
     pub(crate) async fn instantiate(&self, store: Arc<CheckedStore>) -> Result<Instance> {
-        let wasi = WasiCtxBuilder::new()
-            .inherit_stderr()
-            .wall_clock(wall_clock::HostClock(self.clock.clone()))
-            .build();
+        let wasi = WasiCtxBuilder::new().inherit_stderr().wall_clock(wall_clock::HostClock(self.clock.clone())).build();
         let state = HostState {
             wasi,
             table: Default::default(),
