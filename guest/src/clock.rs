@@ -55,18 +55,7 @@ pub fn rfc3339_micros(ns: i64) -> String {
 
 /// Appends `n` (non-negative) zero-padded to `width` digits.
 fn push_num(s: &mut String, n: i64, width: usize) {
-    let mut digits = [b'0'; 20];
-    let mut n = n.unsigned_abs();
-    let mut i = digits.len();
-    while n > 0 {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    let start = i.min(digits.len() - width);
-    for &b in &digits[start..] {
-        s.push(char::from(b));
-    }
+    crate::prelude::push_num(s, n.unsigned_abs(), width);
 }
 
 /// Year, month, day of the day `z` days after 1970-01-01 (proleptic Gregorian).

@@ -4,10 +4,8 @@
 use crate::Component;
 use crate::bindings::exports::nexau::session::history::{self, Action, LoadOptions, Receipt, WriteOptions};
 use crate::bindings::exports::nexau::session::locks::{self, AcquireOutcome};
-use crate::bindings::exports::nexau::session::records;
 use crate::bindings::exports::nexau::session::sessions::{self, Agent, Session, SessionQuery, SessionUpdate};
 use crate::bindings::exports::nexau::session::types::{AgentRef, Lease, SessionError};
-use crate::bindings::nexau::session::storage::{Filter, Query, RowSet};
 use crate::error::SessionError as Error;
 use crate::prelude::*;
 
@@ -49,24 +47,6 @@ impl sessions::Guest for Component {
 
     fn list_agents(user_id: String, session_id: String) -> Res<Vec<Agent>> {
         out(crate::agents::list_agents(&user_id, &session_id))
-    }
-}
-
-impl records::Guest for Component {
-    fn tables() -> Vec<String> {
-        crate::records::tables()
-    }
-
-    fn find(table: String, query: Query) -> Res<RowSet> {
-        out(crate::records::find(&table, query))
-    }
-
-    fn count(table: String, filter: Filter) -> Res<u64> {
-        out(crate::records::count(&table, filter))
-    }
-
-    fn delete(table: String, filter: Filter) -> Res<u64> {
-        out(crate::records::delete(&table, filter))
     }
 }
 

@@ -47,7 +47,9 @@ pub fn encode_ulid(ms: u64, random: [u8; 10]) -> String {
 fn random_bytes(buf: &mut [u8]) {
     for chunk in buf.chunks_mut(8) {
         let r = wasip2::random::random::get_random_u64().to_le_bytes();
-        chunk.copy_from_slice(&r[..chunk.len()]);
+        for (b, r) in chunk.iter_mut().zip(r) {
+            *b = r;
+        }
     }
 }
 

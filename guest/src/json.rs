@@ -178,7 +178,7 @@ impl Parser<'_> {
     }
 
     fn lit(&mut self, word: &[u8], v: Json) -> Result<Json, ParseError> {
-        if self.b[self.i..].starts_with(word) {
+        if self.b.get(self.i..).is_some_and(|rest| rest.starts_with(word)) {
             self.i += word.len();
             Ok(v)
         } else {
@@ -275,7 +275,7 @@ impl Parser<'_> {
         }
         // Only ASCII was consumed.
         let mut text = String::with_capacity(self.i - start);
-        for &c in &self.b[start..self.i] {
+        for &c in self.b.iter().take(self.i).skip(start) {
             text.push(char::from(c));
         }
         Ok(Json::Num(text))

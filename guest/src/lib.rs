@@ -1,8 +1,7 @@
 //! The session logic of nexau-session as a WebAssembly component.
 //!
 //! Implements the WIT world `session-logic` (see `wit/`): sessions and their
-//! agents, the history log of run actions, agent locks with fencing tokens,
-//! and maintenance over the component's tables. Storage is the host's
+//! agents, the history log of run actions, agent locks with fencing tokens. Storage is the host's
 //! `storage` import; time and randomness come from WASI (`wasi:clocks/wall-clock`,
 //! `wasi:random/random`). The logic never sleeps or waits.
 //!
@@ -11,7 +10,7 @@
 //! native builds (tests, clippy) use `std`.
 //!
 //! Storage-touching code (`sessions`, `agents`, `history::write`,
-//! `history::load`, `locks`, `records`) is kept apart from pure functions
+//! `history::load`, `locks`) is kept apart from pure functions
 //! (`ids`, `clock`, `history::messages`, `history::replay`, `history::repair`),
 //! which are unit-tested natively.
 
@@ -28,7 +27,6 @@ mod ids;
 mod json;
 mod locks;
 mod prelude;
-mod records;
 mod schema;
 mod sessions;
 mod store;

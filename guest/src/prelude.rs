@@ -26,24 +26,29 @@ pub fn strings(items: &[&str]) -> Vec<String> {
 }
 
 /// The decimal text of `n`.
-#[inline(never)]
 pub fn num(n: u64) -> String {
+    let mut s = String::new();
+    push_num(&mut s, n, 1);
+    s
+}
+
+/// Appends the decimal digits of `n`, zero-padded to at least `width` digits
+/// (iterators, not indexing: no bounds-check panics, which pull in `core::fmt`).
+#[inline(never)]
+pub fn push_num(s: &mut String, mut n: u64, width: usize) {
     let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
+    let mut len = 0;
+    for d in digits.iter_mut() {
+        *d = b'0' + (n % 10) as u8;
         n /= 10;
-        if n == 0 {
+        len += 1;
+        if n == 0 && len >= width {
             break;
         }
     }
-    let mut s = String::with_capacity(digits.len() - i);
-    for &d in &digits[i..] {
+    for &d in digits.iter().take(len).rev() {
         s.push(char::from(d));
     }
-    s
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub const AGENT_LOCKS: &str = "agent_locks";
 pub const ACTIONS: &str = "agent_run_actions";
 
 /// Every table this component declares.
+#[cfg(test)]
 pub const TABLES: [&str; 4] = [SESSIONS, AGENTS, AGENT_LOCKS, ACTIONS];
 
 use ColumnType::{Integer as I, Json as J, Text as T, Timestamp as TS};
@@ -99,7 +100,7 @@ const SPECS: [Spec; 4] = [
     ),
 ];
 
-/// The schemas of [`TABLES`].
+/// The schemas of every table this component declares.
 pub fn schemas() -> Vec<TableSchema> {
     let mut out = Vec::new();
     for (name, cols, pk, ixs) in SPECS {

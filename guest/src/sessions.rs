@@ -181,29 +181,19 @@ pub fn update(user_id: &str, session_id: &str, changes: SessionUpdate, expected_
     Err(too_many_conflicts("update"))
 }
 
-/// Deletes a session with its agents, history and locks; false when it did not exist.
+/// Deletes a session with its agents, history and locks in one atomic batch;
+/// false when it did not exist.
 pub fn delete(user_id: &str, session_id: &str) -> Res<bool> {
     ids::check("user_id", user_id)?;
     ids::check("session_id", session_id)?;
-    let n = delete_sessions(&[(user_id.to_owned(), session_id.to_owned())])?;
-    Ok(n > 0)
-}
-
-/// Deletes these sessions and everything that belongs to them in one atomic
-/// batch; returns the number of session rows deleted.
-pub fn delete_sessions(keys: &[(String, String)]) -> Res<u64> {
-    if keys.is_empty() {
-        return Ok(0);
-    }
-    // The filter is built once per table (no clones: they cost component size).
     let mut batch = Vec::with_capacity(4);
     for t in [ACTIONS, AGENTS, AGENT_LOCKS, SESSIONS] {
         batch.push(WriteOp::Delete(DeleteOp {
             table: t.to_owned(),
-            filter: store::sessions_filter(keys),
+            filter: session_key(user_id, session_id).build(),
             expect: None,
         }));
     }
     let counts = store::apply(&batch).map_err(from_storage)?;
-    Ok(counts.get(3).copied().unwrap_or(0))
+    Ok(counts.get(3).is_some_and(|&n| n > 0))
 }

@@ -7,7 +7,7 @@ pub use crate::bindings::nexau::session::storage::{
 };
 use crate::prelude::*;
 
-pub use crate::bindings::nexau::session::storage::{apply, count, find, setup_models};
+pub use crate::bindings::nexau::session::storage::{apply, find, setup_models};
 use crate::error::{Res, from_storage};
 
 /// One write op as a batch of one (a single import wrapper for every write);
@@ -25,11 +25,6 @@ pub fn insert(table: &str, rows: RowSet) -> Result<u64, StorageError> {
 /// Updates the rows of `table` matching `filter`; the number changed.
 pub fn update(table: &str, filter: Filter, set: Vec<Assignment>) -> Res<u64> {
     apply_one(WriteOp::Update(UpdateOp { table: table.into(), filter, set, expect: None })).map_err(from_storage)
-}
-
-/// Deletes the rows of `table` matching `filter`; the number deleted.
-pub fn delete(table: &str, filter: Filter) -> Res<u64> {
-    apply_one(WriteOp::Delete(DeleteOp { table: table.into(), filter, expect: None })).map_err(from_storage)
 }
 
 /// The rows of `table` matching `q`.
@@ -147,20 +142,6 @@ pub fn session_key(user_id: &str, session_id: &str) -> Where {
 #[inline(never)]
 pub fn agent_key(user_id: &str, session_id: &str, agent_id: &str) -> Where {
     session_key(user_id, session_id).eq_text("agent_id", agent_id)
-}
-
-/// Rows whose (user_id, session_id) is one of `keys`.
-pub fn sessions_filter(keys: &[(String, String)]) -> Filter {
-    let mut w = Where::new();
-    let mut alts = Vec::with_capacity(keys.len());
-    for (u, s) in keys {
-        let a = w.push(FilterNode::Compare(Comparison { field: "user_id".into(), op: CompareOp::Eq, value: text(u) }));
-        let b =
-            w.push(FilterNode::Compare(Comparison { field: "session_id".into(), op: CompareOp::Eq, value: text(s) }));
-        alts.push(w.push(FilterNode::And(vec![a, b])));
-    }
-    w.push(FilterNode::Or(alts));
-    Filter { nodes: w.nodes }
 }
 
 /// A query over `filter`.

@@ -1,21 +1,26 @@
 //! The `no_std` runtime of the component: an abort-on-panic handler and a
-//! small allocator (power-of-two size classes with free lists, carved from
-//! memory grown on demand). Each call runs in a fresh store, so simplicity
-//! beats fragmentation handling here.
+//! bump allocator over memory grown on demand.
+//!
+//! Every call into the component runs in a fresh store (a fresh instance and
+//! linear memory), so all memory is returned when the call ends: freeing is
+//! only worth doing where it is free. The allocator stays frugal anyway:
+//! freeing the most recent allocation moves the top back, and growing or
+//! shrinking it happens in place (a growing `Vec` or `String` does not leave
+//! copies behind); other frees are ignored.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::arch::wasm32;
 use core::cell::UnsafeCell;
 
 const PAGE: usize = 65_536;
-/// Blocks are at least this big and this aligned.
-const MIN: usize = 16;
-const CLASSES: usize = usize::BITS as usize;
 
 struct Heap {
-    free: [usize; CLASSES],
-    next: usize,
+    /// The first free byte.
+    top: usize,
+    /// The end of linear memory.
     end: usize,
+    /// The start of the most recent allocation.
+    last: usize,
 }
 
 struct Alloc(UnsafeCell<Heap>);
@@ -24,71 +29,64 @@ struct Alloc(UnsafeCell<Heap>);
 unsafe impl Sync for Alloc {}
 
 #[global_allocator]
-static ALLOC: Alloc = Alloc(UnsafeCell::new(Heap { free: [0; CLASSES], next: 0, end: 0 }));
+static ALLOC: Alloc = Alloc(UnsafeCell::new(Heap { top: 0, end: 0, last: 0 }));
 
-/// The size class (log2 of the block size) of `layout`, if it has one.
-fn class(layout: Layout) -> Option<usize> {
-    let size = layout.size().max(layout.align()).max(MIN);
-    let k = size.checked_next_power_of_two()?.trailing_zeros() as usize;
-    (k < CLASSES - 1).then_some(k)
+impl Heap {
+    /// Moves the top to `start + size`, growing memory when needed. Out of
+    /// memory traps here (as `handle_alloc_error` would): the allocator never
+    /// returns null, which lets the compiler drop every caller's null check
+    /// and the formatting code of the default allocation-error handler.
+    fn reach(&mut self, start: usize, size: usize) {
+        let Some(stop) = start.checked_add(size) else { wasm32::unreachable() };
+        if stop > self.end {
+            let pages = (stop - self.end).div_ceil(PAGE);
+            if wasm32::memory_grow(0, pages) == usize::MAX {
+                wasm32::unreachable()
+            }
+            self.end += pages * PAGE;
+        }
+        self.top = stop;
+    }
 }
 
 unsafe impl GlobalAlloc for Alloc {
+    #[inline(never)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let Some(k) = class(layout) else { return core::ptr::null_mut() };
         // SAFETY: single-threaded, and no reference to the heap outlives this call.
         let h = unsafe { &mut *self.0.get() };
-        if layout.align() <= MIN && h.free[k] != 0 {
-            let block = h.free[k];
-            // SAFETY: a free block starts with the address of the next free block.
-            h.free[k] = unsafe { *(block as *const usize) };
-            return block as *mut u8;
-        }
         if h.end == 0 {
-            h.next = wasm32::memory_size(0) * PAGE;
-            h.end = h.next;
+            h.end = wasm32::memory_size(0) * PAGE;
+            h.top = h.end;
         }
-        let align = layout.align().max(MIN);
-        let start = (h.next + align - 1) & !(align - 1);
-        let Some(stop) = start.checked_add(1 << k) else { return core::ptr::null_mut() };
-        if stop > h.end {
-            let pages = (stop - h.end).div_ceil(PAGE);
-            if wasm32::memory_grow(0, pages) == usize::MAX {
-                return core::ptr::null_mut();
-            }
-            h.end += pages * PAGE;
-        }
-        h.next = stop;
+        let start = (h.top + layout.align() - 1) & !(layout.align() - 1);
+        h.reach(start, layout.size());
+        h.last = start;
         start as *mut u8
     }
 
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // Over-aligned blocks are not recycled (they are rare and may sit anywhere).
-        let Some(k) = class(layout) else { return };
-        if layout.align() > MIN {
-            return;
-        }
-        // SAFETY: single-threaded; the block is at least MIN bytes and ours again.
-        unsafe {
-            let h = &mut *self.0.get();
-            *(ptr as *mut usize) = h.free[k];
-            h.free[k] = ptr as usize;
+    #[inline(never)]
+    unsafe fn dealloc(&self, ptr: *mut u8, _: Layout) {
+        // SAFETY: single-threaded, and no reference to the heap outlives this call.
+        let h = unsafe { &mut *self.0.get() };
+        if ptr as usize == h.last {
+            h.top = h.last;
         }
     }
 
+    #[inline(never)]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller guarantees `layout.align()` is a valid alignment.
-        let new = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        if class(layout).is_some() && class(layout) == class(new) {
+        // SAFETY: single-threaded, and no reference to the heap outlives this call.
+        let h = unsafe { &mut *self.0.get() };
+        if ptr as usize == h.last {
+            // The most recent allocation: grow or shrink it in place.
+            h.reach(h.last, new_size);
             return ptr;
         }
-        // SAFETY: as for `alloc`/`dealloc`; the copy stays within both blocks.
+        // SAFETY: the caller guarantees `layout.align()` is a valid alignment;
+        // the copy stays within both blocks (the old one is left as it is).
         unsafe {
-            let p = self.alloc(new);
-            if !p.is_null() {
-                core::ptr::copy_nonoverlapping(ptr, p, layout.size().min(new_size));
-                self.dealloc(ptr, layout);
-            }
+            let p = self.alloc(Layout::from_size_align_unchecked(new_size, layout.align()));
+            core::ptr::copy_nonoverlapping(ptr, p, layout.size().min(new_size));
             p
         }
     }

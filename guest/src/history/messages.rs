@@ -38,7 +38,9 @@ fn normalize_message(at: &str, item: Json, now: &str, new_id: &mut impl FnMut() 
         Some("system") => return Ok(None),
         _ => return Err(invalid(cat(&[at, ": role must be one of user, assistant, tool, framework, system"]))),
     }
-    let content = match m.iter().position(|(k, _)| k == "content").map(|i| m.remove(i).1) {
+    let content = m.iter_mut().find(|(k, _)| k == "content").map(|(_, v)| core::mem::replace(v, Json::Null));
+    m.retain(|(k, _)| k != "content");
+    let content = match content {
         Some(Json::Str(s)) => vec![text_block(s)],
         Some(Json::Arr(blocks)) => {
             let mut out = Vec::with_capacity(blocks.len());

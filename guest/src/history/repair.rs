@@ -44,7 +44,9 @@ pub fn repair(msgs: Vec<Json>) -> Vec<Json> {
     // Whether a message after `i` answers `id` (a linear scan: no sorting or
     // maps, which cost component size).
     let answered_after = |id: &str, i: usize| {
-        msgs[i + 1..].iter().any(|m| blocks(m).iter().any(|b| block_str(b, "tool_result", "tool_use_id") == Some(id)))
+        msgs.iter()
+            .skip(i + 1)
+            .any(|m| blocks(m).iter().any(|b| block_str(b, "tool_result", "tool_use_id") == Some(id)))
     };
     // Plain loops rather than iterator chains: they cost less component size.
     let mut dangling: Vec<Vec<Json>> = Vec::with_capacity(msgs.len());

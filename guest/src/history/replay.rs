@@ -63,7 +63,12 @@ pub fn dedupe(msgs: Vec<Json>) -> Vec<Json> {
             Some(id) => match seen.binary_search(&id) {
                 Ok(_) => false,
                 Err(at) => {
-                    seen.insert(at, id);
+                    // `seen.insert(at, id)` without its bounds-check panic.
+                    seen.push(id);
+                    let mut carry = id;
+                    for slot in seen.iter_mut().skip(at) {
+                        carry = core::mem::replace(slot, carry);
+                    }
                     true
                 }
             },
@@ -71,8 +76,8 @@ pub fn dedupe(msgs: Vec<Json>) -> Vec<Json> {
         });
     }
     let mut out = Vec::with_capacity(msgs.len());
-    for (i, m) in msgs.into_iter().enumerate() {
-        if keep[i] {
+    for (m, k) in msgs.into_iter().zip(keep) {
+        if k {
             out.push(m);
         }
     }
@@ -86,7 +91,8 @@ pub fn conversation(actions: Vec<Logged>, last: Option<u32>) -> Vec<Json> {
     if let Some(n) = last {
         let n = n as usize;
         if msgs.len() > n {
-            msgs.drain(..msgs.len() - n);
+            let skip = msgs.len() - n;
+            msgs = msgs.into_iter().skip(skip).collect();
         }
     }
     msgs

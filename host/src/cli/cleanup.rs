@@ -47,7 +47,8 @@ pub async fn run(engine: Engine, args: CleanupArgs) -> anyhow::Result<u8> {
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} sessions deleted").expect("valid template"));
     let mut deleted = 0u64;
     for s in &stale {
-        // A session updated since the scan is left alone: the delete re-checks the cutoff.
+        // The cutoff is checked again right before each delete, so a session
+        // that became active since the scan is left alone.
         let one = Filter::and([
             Filter::eq("user_id", s.user_id.as_str()),
             Filter::eq("session_id", s.session_id.as_str()),

@@ -1,12 +1,13 @@
 //! Maintenance over the session logic's tables, as in the reference:
 //! `engine.find_many::<SessionModel>(filter)`, `engine.delete::<SessionModel>(filter)`.
-//! Column names are checked against the declared schemas; deleting sessions
-//! deletes their agents, history and locks.
+//! Served by the host's checked store: table and column names are checked
+//! against the schemas the session logic declared, and every call is bound to
+//! the engine's scope. Deleting sessions goes through the session logic, so
+//! their agents, history and locks go with them, one session per atomic batch.
 
 use serde::Serialize;
 
-use super::{Engine, wit_map};
-use crate::runtime::{filter_to_wit, query_to_wit, rows_from_wit};
+use super::Engine;
 use crate::storage::{Filter, Query, Value};
 use crate::{Error, Result};
 
@@ -240,9 +241,7 @@ impl Record for AgentRunActionModel {
 impl Engine {
     /// Rows of `R`'s table matching `query`.
     pub async fn find<R: Record>(&self, query: &Query) -> Result<Vec<R>> {
-        let mut i = self.instance().await?;
-        let rows = i.logic.nexau_session_records().call_find(&mut i.store, R::TABLE, &query_to_wit(query)).await?;
-        let rows = rows_from_wit(rows.map_err(wit_map::error)?);
+        let rows = self.store.find(R::TABLE, query).await?;
         rows.rows
             .iter()
             .map(|values| R::from_row(&RowReader { columns: &rows.columns, values, table: R::TABLE }))
@@ -263,16 +262,29 @@ impl Engine {
 
     /// How many rows of `R`'s table match `filter`.
     pub async fn count<R: Record>(&self, filter: Filter) -> Result<u64> {
-        let mut i = self.instance().await?;
-        let n = i.logic.nexau_session_records().call_count(&mut i.store, R::TABLE, &filter_to_wit(&filter)).await?;
-        n.map_err(wit_map::error)
+        Ok(self.store.count(R::TABLE, &filter).await?)
     }
 
-    /// Deletes the rows of `R`'s table matching `filter` (sessions with all that
-    /// belongs to them) and returns how many.
+    /// Deletes the rows of `R`'s table matching `filter` and returns how many.
+    /// Sessions are deleted with everything that belongs to them.
     pub async fn delete<R: Record>(&self, filter: Filter) -> Result<u64> {
-        let mut i = self.instance().await?;
-        let n = i.logic.nexau_session_records().call_delete(&mut i.store, R::TABLE, &filter_to_wit(&filter)).await?;
-        n.map_err(wit_map::error)
+        if R::TABLE != SessionModel::TABLE {
+            return Ok(self.store.delete(R::TABLE, filter).await?);
+        }
+        let keys = Query { filter, ..Query::default() };
+        let matching = self.store.find(SessionModel::TABLE, &keys).await?;
+        let (user, session) = (matching.position("user_id"), matching.position("session_id"));
+        let (Some(user), Some(session)) = (user, session) else {
+            return Err(Error::Storage("sessions rows lack their key columns".into()));
+        };
+        let mut deleted = 0;
+        for row in &matching.rows {
+            if let (Some(u), Some(s)) = (row[user].as_str(), row[session].as_str())
+                && self.delete_session(u, s).await?
+            {
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
     }
 }

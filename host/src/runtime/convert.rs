@@ -177,17 +177,6 @@ pub fn orders_to_wit(order_by: &[st::Order]) -> Vec<wit::Order> {
     order_by.iter().map(|o| wit::Order { field: o.field.clone(), descending: o.descending }).collect()
 }
 
-/// Model query → WIT query (limits beyond `u32::MAX` are clamped).
-pub fn query_to_wit(q: &st::Query) -> wit::Query {
-    let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
-    wit::Query {
-        filter: filter_to_wit(&q.filter),
-        order_by: orders_to_wit(&q.order_by),
-        limit: q.limit.map(clamp),
-        offset: q.offset.map(clamp),
-    }
-}
-
 /// WIT rows → model rows.
 pub fn rows_from_wit(r: wit::RowSet) -> st::RowSet {
     st::RowSet {

@@ -23,7 +23,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 pub(crate) use bindings::SessionLogic;
 use bindings::SessionLogicPre;
 pub use component_cache::CACHE_ENV;
-pub(crate) use convert::{filter_to_wit, orders_to_wit, query_to_wit, rows_from_wit};
+pub(crate) use convert::{filter_to_wit, orders_to_wit};
 use host_state::HostState;
 pub use limits::Limits;
 
