@@ -25,13 +25,7 @@ pub fn check_ref(agent: &AgentRef) -> Res<()> {
 
 /// The `not-found` error of a missing agent.
 pub fn agent_not_found(agent: &AgentRef) -> SessionError {
-    not_found(cat(&[
-        "agent ",
-        &agent.agent_id,
-        " of session ",
-        &agent.session_id,
-        " not found (create it with ensure-agent)",
-    ]))
+    not_found(cat(&["agent ", &agent.agent_id, " of session ", &agent.session_id, " not found"]))
 }
 
 /// Reads the agent's row (ids already checked).
@@ -95,7 +89,7 @@ pub fn ensure_agent(user_id: &str, session_id: &str, agent_id: Option<&str>, nam
     ids::check("session_id", session_id)?;
     ids::check_opt("agent_id", agent_id)?;
     if name.len() > MAX_NAME_LEN {
-        return Err(invalid("agent_name must be at most 1024 bytes"));
+        return Err(invalid("agent_name: at most 1024 bytes"));
     }
     for _ in 0..MAX_ATTEMPTS {
         let session = find_session(user_id, session_id)?.ok_or_else(|| session_not_found(user_id, session_id))?;

@@ -59,7 +59,7 @@ pub fn not_found(msg: impl Into<String>) -> SessionError {
 /// `conflict` after the retries ran out.
 #[inline(never)]
 pub fn too_many_conflicts(what: &str) -> SessionError {
-    SessionError::Conflict(cat(&[what, ": concurrent writers kept colliding; retry the call"]))
+    SessionError::Conflict(cat(&[what, ": too many concurrent writers; retry"]))
 }
 
 /// Maps a storage error that the caller did not expect.
@@ -69,7 +69,7 @@ pub fn from_storage(e: StorageError) -> SessionError {
         StorageError::TableNotFound(t) => SessionError::TableNotFound(t),
         StorageError::DuplicateKey(m) => SessionError::Conflict(m),
         StorageError::Conflict(i) => {
-            SessionError::Conflict(cat(&["storage batch op ", &num(u64::from(i)), " did not affect the expected rows"]))
+            SessionError::Conflict(cat(&["batch op ", &num(u64::from(i)), ": unexpected row count"]))
         }
         StorageError::Invalid(m) => SessionError::Invalid(m),
         StorageError::Backend(m) => SessionError::Backend(m),

@@ -16,7 +16,7 @@ pub fn is_valid_id(s: &str) -> bool {
 /// Checks the id named `field`; the error names the field.
 #[inline(never)]
 pub fn check(field: &str, s: &str) -> Res<()> {
-    if is_valid_id(s) { Ok(()) } else { Err(invalid(cat(&[field, " must be 1-128 characters of [A-Za-z0-9_.:@-]"]))) }
+    if is_valid_id(s) { Ok(()) } else { Err(invalid(cat(&[field, ": 1-128 chars of [A-Za-z0-9_.:@-]"]))) }
 }
 
 /// Checks an optional id named `field`.
@@ -109,7 +109,7 @@ mod tests {
         assert!(!is_valid_id("é"));
         assert!(!is_valid_id("a'; DROP TABLE sessions; --"));
         let e = check("user_id", "").unwrap_err();
-        assert_eq!(e, invalid("user_id must be 1-128 characters of [A-Za-z0-9_.:@-]"));
+        assert_eq!(e, invalid("user_id: 1-128 chars of [A-Za-z0-9_.:@-]"));
         assert!(check_opt("run_id", None).is_ok());
         assert!(check_opt("run_id", Some("bad id")).is_err());
     }

@@ -105,6 +105,7 @@ pub fn set(m: &mut Vec<(String, Json)>, key: &str, v: Json) {
 }
 
 /// An object from (key, value) pairs.
+#[cfg(test)]
 pub fn obj(members: Vec<(&str, Json)>) -> Json {
     Json::Obj(members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }

@@ -5,7 +5,7 @@
 //! `storage` import; time and randomness come from WASI (`wasi:clocks/wall-clock`,
 //! `wasi:random/random`). The logic never sleeps or waits.
 //!
-//! For size, the wasm build is `no_std` with a small allocator and an
+//! For size, the wasm build is `no_std` with a bump allocator and an
 //! aborting panic handler (`wasm_rt`), its own JSON (`json`) and no `format!`;
 //! native builds (tests, clippy) use `std`.
 //!
@@ -40,6 +40,8 @@ pub(crate) mod bindings {
         path: "../wit",
         world: "session-logic",
         additional_derives: [PartialEq],
+        // No static constructors to run (no_std, no wasi-libc start-up).
+        disable_run_ctors_once_workaround: true,
     });
 }
 

@@ -108,12 +108,25 @@ fn current(agent: &AgentRef) -> Res<String> {
         None => "never locked".into(),
         Some(Lease { holder_id: None, token, .. }) => cat(&["released (token ", &num(token), ")"]),
         Some(Lease { holder_id: Some(h), token, expires_at_ns, .. }) if expires_at_ns > now => {
-            cat(&["held by ", &h, " with token ", &num(token), " until ", &crate::clock::rfc3339_micros(expires_at_ns)])
+            cat(&["held by ", &h, ", token ", &num(token), ", until ", &crate::clock::rfc3339_micros(expires_at_ns)])
         }
-        Some(Lease { holder_id: Some(h), token, .. }) => {
-            cat(&["expired (last held by ", &h, " with token ", &num(token), ")"])
-        }
+        Some(Lease { holder_id: Some(h), token, .. }) => cat(&["expired (was ", &h, ", token ", &num(token), ")"]),
     })
+}
+
+/// The `lock-expired` error of a lease that is no longer the caller's.
+#[inline(never)]
+fn not_held(agent: &AgentRef, holder_id: &str, token: u64) -> Res<SessionError> {
+    Ok(SessionError::LockExpired(cat(&[
+        "lock on agent ",
+        &agent.agent_id,
+        " not held by ",
+        holder_id,
+        " with token ",
+        &num(token),
+        "; now ",
+        &current(agent)?,
+    ])))
 }
 
 /// Extends the caller's unexpired lease.
@@ -133,16 +146,7 @@ pub fn renew(agent: &AgentRef, holder_id: &str, token: u64, ttl_ms: u64) -> Res<
     {
         return Ok(l);
     }
-    Err(SessionError::LockExpired(cat(&[
-        "the lock on agent ",
-        &agent.agent_id,
-        " is no longer held by ",
-        holder_id,
-        " with token ",
-        &num(token),
-        "; current: ",
-        &current(agent)?,
-    ])))
+    Err(not_held(agent, holder_id, token)?)
 }
 
 /// Releases the caller's own lease (expired or not).
@@ -157,16 +161,7 @@ pub fn release(agent: &AgentRef, holder_id: &str, token: u64) -> Res<()> {
     if store::update(AGENT_LOCKS, filter, cells)? == 1 {
         return Ok(());
     }
-    Err(SessionError::LockExpired(cat(&[
-        "the lock on agent ",
-        &agent.agent_id,
-        " is not held by ",
-        holder_id,
-        " with token ",
-        &num(token),
-        "; current: ",
-        &current(agent)?,
-    ])))
+    Err(not_held(agent, holder_id, token)?)
 }
 
 /// The lock row, if the key was ever locked.

@@ -14,13 +14,7 @@ use crate::store::{self, CompareOp, Row, agent_key, asc, desc, first, int, rows}
 fn messages(r: Row<'_>, column: &str) -> Res<Vec<Json>> {
     match r.str(column).map(json::parse) {
         Some(Ok(Json::Arr(m))) => Ok(m),
-        _ => Err(SessionError::Backend(cat(&[
-            "action ",
-            r.str("action_id").unwrap_or("?"),
-            ": stored ",
-            column,
-            " is not a JSON array",
-        ]))),
+        _ => Err(SessionError::Backend(cat(&["action ", r.str("action_id").unwrap_or("?"), ": bad ", column]))),
     }
 }
 

@@ -84,7 +84,7 @@ fn fill_string(m: &mut Vec<(String, Json)>, at: &str, field: &str, make: &mut im
 
 /// `{"type": "text", "text": s}`.
 pub fn text_block(s: String) -> Json {
-    json::obj(vec![("type", Json::str("text")), ("text", Json::Str(s))])
+    Json::Obj(vec![("type".to_owned(), Json::str("text")), ("text".to_owned(), Json::Str(s))])
 }
 
 fn check_block(at: &str, b: Json) -> Res<Json> {
@@ -95,19 +95,19 @@ fn check_block(at: &str, b: Json) -> Res<Json> {
     let non_empty = |b: &[(String, Json)], f: &str| item_str(b, f).is_some_and(|s| !s.is_empty());
     let opt_str = |b: &[(String, Json)], f: &str| matches!(member(b, f), None | Some(Json::Null | Json::Str(_)));
     let problem = match item_str(&b, "type") {
-        Some("text") => (!is_str(&b, "text")).then_some("a text block needs a string `text`"),
+        Some("text") => (!is_str(&b, "text")).then_some("text block: `text` must be a string"),
         Some("image") => (!(is_str(&b, "url") || is_str(&b, "base64"))
             || !opt_str(&b, "url")
             || !opt_str(&b, "base64")
             || !opt_str(&b, "mime_type"))
-        .then_some("an image block needs a string `url` or `base64` (and an optional string `mime_type`)"),
+        .then_some("image block: string `url` or `base64`, optional string `mime_type`"),
         Some("reasoning") => (!is_str(&b, "text") || !opt_str(&b, "signature"))
-            .then_some("a reasoning block needs a string `text` (and an optional string `signature`)"),
+            .then_some("reasoning block: string `text`, optional string `signature`"),
         Some("tool_use") => (!non_empty(&b, "id") || !is_str(&b, "name") || member(&b, "input").is_none())
-            .then_some("a tool_use block needs a non-empty string `id`, a string `name` and an `input`"),
+            .then_some("tool_use block: non-empty string `id`, string `name`, `input`"),
         Some("tool_result") => {
             if !non_empty(&b, "tool_use_id") || member(&b, "content").is_none() {
-                Some("a tool_result block needs a non-empty string `tool_use_id` and a `content`")
+                Some("tool_result block: non-empty string `tool_use_id`, `content`")
             } else {
                 match member(&b, "is_error") {
                     None | Some(Json::Null) => {
@@ -115,11 +115,11 @@ fn check_block(at: &str, b: Json) -> Res<Json> {
                         None
                     }
                     Some(Json::Bool(_)) => None,
-                    Some(_) => Some("a tool_result block's `is_error` must be a boolean"),
+                    Some(_) => Some("tool_result block: `is_error` must be a boolean"),
                 }
             }
         }
-        _ => Some("`type` must be one of text, image, reasoning, tool_use, tool_result"),
+        _ => Some("`type` must be text, image, reasoning, tool_use or tool_result"),
     };
     match problem {
         Some(p) => Err(invalid(cat(&[at, ": ", p]))),

@@ -7,7 +7,7 @@ use crate::bindings::exports::nexau::session::types::AgentRef;
 use crate::clock::{now_ns, rfc3339_micros};
 use crate::error::{MAX_ATTEMPTS, Res, SessionError, from_storage, invalid, too_many_conflicts};
 use crate::ids;
-use crate::json::{self, Json};
+use crate::json::Json;
 use crate::prelude::*;
 use crate::schema::{ACTIONS, AGENT_LOCKS, AGENTS, SESSIONS};
 use crate::sessions::session_not_found;
@@ -66,7 +66,7 @@ pub fn prepare(action: Action, run_id: Option<&str>, now: &str) -> Res<Prepared>
             ids::check_opt("root_run_id", s.root_run_id.as_deref())?;
             ids::check_opt("parent_run_id", s.parent_run_id.as_deref())?;
             if s.agent_name.as_ref().is_some_and(|n| n.len() > 1024) {
-                return Err(invalid("agent_name must be at most 1024 bytes"));
+                return Err(invalid("agent_name: at most 1024 bytes"));
             }
             Prepared {
                 action_type: "run_start",
@@ -78,12 +78,12 @@ pub fn prepare(action: Action, run_id: Option<&str>, now: &str) -> Res<Prepared>
         }
         Action::RunEnd(status) => {
             needs_run("run_end")?;
+            // JSON text written directly (no object building: it costs component size).
             let extra = match status {
-                RunStatus::Ok => json::obj(vec![("status", Json::str("ok"))]),
-                RunStatus::Error(e) => json::obj(vec![("status", Json::str("error")), ("error", Json::Str(e))]),
-                RunStatus::Cancelled => json::obj(vec![("status", Json::str("cancelled"))]),
-            }
-            .dump();
+                RunStatus::Ok => r#"{"status":"ok"}"#.to_owned(),
+                RunStatus::Error(e) => cat(&[r#"{"status":"error","error":"#, &Json::Str(e).dump(), "}"]),
+                RunStatus::Cancelled => r#"{"status":"cancelled"}"#.to_owned(),
+            };
             Prepared { action_type: "run_end", extra: Some(extra), ..Default::default() }
         }
     })
@@ -188,13 +188,7 @@ pub fn write(agent: &AgentRef, action: Action, options: WriteOptions) -> Res<Rec
             Ok(_) => return Ok(Receipt { action_id, seq: u64::try_from(seq).unwrap_or(0), stored: true }),
             Err(StorageError::Conflict(i)) if i < agents_at => {
                 let token = num(options.fence.as_ref().map_or(0, |f| f.token));
-                return Err(SessionError::LockExpired(cat(&[
-                    "the lock on agent ",
-                    a,
-                    " moved on: token ",
-                    &token,
-                    " is no longer current",
-                ])));
+                return Err(SessionError::LockExpired(cat(&["lock on agent ", a, ": token ", &token, " is stale"])));
             }
             // Another writer took this sequence number (or an idempotent twin landed): again.
             Err(StorageError::Conflict(i)) if i == agents_at => continue,
