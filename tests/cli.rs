@@ -11,12 +11,13 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use nexau_session::runtime::POOL_ENV;
 use nexau_session::{Engine, Error, Fence, WriteOptions};
 
 /// The binary, run in `dir` with `--db url`.
 fn cli(dir: &Path, url: &str) -> Command {
     let mut c = Command::new(support::binary());
-    c.current_dir(dir).env_remove("NEXAU_SESSION_NOW").env("NEXAU_SESSION_DB", url);
+    c.current_dir(dir).env_remove("NEXAU_SESSION_NOW").env_remove(POOL_ENV).env("NEXAU_SESSION_DB", url);
     c
 }
 
@@ -89,6 +90,29 @@ fn bad_input_exits_2_with_one_line_and_writes_nothing() {
     assert_eq!(serde_json::from_str::<serde_json::Value>(&listed).unwrap(), serde_json::json!([]));
     let bad_url = run(cli(dir.path(), "nonsense"), &["sessions", "list"]);
     assert_eq!(bad_url.status.code(), Some(2));
+    let append = ["history", "append", "--user", "u1", "--session", "s1", "--role", "user", "--text", "x"];
+    let mut bad_pool = cli(dir.path(), url);
+    bad_pool.env(POOL_ENV, "many");
+    let out = run(bad_pool, &append);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(POOL_ENV) && stderr.trim().lines().count() == 1, "{stderr}");
+    let listed = ok(run(cli(dir.path(), url), &["sessions", "list", "--json"]));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&listed).unwrap(), serde_json::json!([]));
+}
+
+#[test]
+fn instances_mapped_on_demand_or_pooled_keep_the_same_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:///pool.db";
+    for (pool, text) in [("off", "on demand"), ("1", "one slot"), ("64", "pooled")] {
+        let mut c = cli(dir.path(), url);
+        c.env(POOL_ENV, pool);
+        ok(run(c, &["history", "append", "--user", "u1", "--session", "s1", "--role", "user", "--text", text]));
+    }
+    let texts: Vec<_> =
+        history_json(dir.path(), url, "u1", "s1").iter().map(|m| m["content"][0]["text"].clone()).collect();
+    assert_eq!(texts, ["on demand", "one slot", "pooled"]);
 }
 
 /// Starts `locks hold` and waits for its `token=N` line.

@@ -6,7 +6,7 @@ mod support;
 
 use std::sync::Arc;
 
-use nexau_session::runtime::Limits;
+use nexau_session::runtime::{InstancePoolConfig, Limits};
 use nexau_session::{Engine, Error, WriteOptions};
 use support::{root_agent, user};
 
@@ -46,4 +46,30 @@ async fn a_call_over_its_storage_byte_budget_is_refused() {
     assert!(matches!(&err, Error::Invalid(m) if m.contains("limit")), "{err:?}");
     assert!(engine.load(&agent, None).await.unwrap().is_empty(), "nothing of the refused write landed");
     engine.append(&agent, &[user("small")], &WriteOptions::default()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_calls_at_once_than_the_instance_pool_has_slots_all_land() {
+    // SQLite has one writer, so concurrent appends pile up inside the guest,
+    // each holding a pooled instance: the calls beyond the pool's slots must
+    // wait for a slot, not fail.
+    let b = support::backend("sqlite");
+    let engine = support::engine(&b).await;
+    let calls = InstancePoolConfig::from_env().unwrap().slots as usize + 64;
+    let tasks: Vec<_> = (0..calls)
+        .map(|i| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                let agent = root_agent(&engine, "alice", &format!("s{i}")).await;
+                engine.append(&agent, &[user(&format!("message {i}"))], &WriteOptions::default()).await.unwrap();
+                agent
+            })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let agent = task.await.unwrap();
+        let history = engine.load(&agent, None).await.unwrap();
+        assert_eq!(history.len(), 1, "session s{i}");
+        assert_eq!(history[0].text(), format!("message {i}"));
+    }
 }

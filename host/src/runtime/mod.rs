@@ -9,6 +9,7 @@ pub(crate) mod bindings;
 mod component_cache;
 mod convert;
 mod host_state;
+mod instance_pool;
 mod limits;
 mod storage_import;
 mod wall_clock;
@@ -16,6 +17,7 @@ mod wall_clock;
 use std::sync::{Arc, OnceLock};
 
 use nexau_session_storage::CheckedStore;
+use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Store, StoreLimitsBuilder};
 use wasmtime_wasi::WasiCtxBuilder;
@@ -25,6 +27,8 @@ use bindings::SessionLogicPre;
 pub use component_cache::CACHE_ENV;
 pub(crate) use convert::{filter_to_wit, orders_to_wit};
 use host_state::HostState;
+use instance_pool::InstanceSlots;
+pub use instance_pool::{DEFAULT_INSTANCE_SLOTS, InstancePoolConfig, MAX_INSTANCE_SLOTS, POOL_ENV};
 pub use limits::Limits;
 
 use crate::{Clock, Error, Result};
@@ -36,25 +40,47 @@ pub static COMPONENT_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ses
 struct Compiled {
     engine: wasmtime::Engine,
     pre: SessionLogicPre<HostState>,
+    slots: InstanceSlots,
 }
 
 static COMPILED: OnceLock<std::result::Result<Arc<Compiled>, String>> = OnceLock::new();
 
 fn compiled() -> Result<Arc<Compiled>> {
-    COMPILED.get_or_init(|| compile().map(Arc::new).map_err(|e| format!("{e:#}"))).clone().map_err(Error::Runtime)
+    let pool = InstancePoolConfig::from_env().map_err(Error::Invalid)?;
+    COMPILED.get_or_init(|| compile(pool).map(Arc::new).map_err(|e| format!("{e:#}"))).clone().map_err(Error::Runtime)
 }
 
-fn compile() -> wasmtime::Result<Compiled> {
-    let mut config = Config::new();
-    config.epoch_interruption(true);
-    let engine = wasmtime::Engine::new(&config)?;
+/// Compiles and links the component; `pool` decides how instances are allocated.
+fn compile(pool: InstancePoolConfig) -> wasmtime::Result<Compiled> {
+    let engine = if pool.pooled {
+        pooled_engine(&pool).or_else(|e| {
+            tracing::warn!("instance pool unavailable, allocating instances on demand: {e:#}");
+            wasmtime::Engine::new(&base_config())
+        })?
+    } else {
+        wasmtime::Engine::new(&base_config())?
+    };
     let component = component_cache::load(&engine, COMPONENT_WASM)?;
     let mut linker: Linker<HostState> = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     SessionLogic::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
     let pre = SessionLogicPre::new(linker.instantiate_pre(&component)?)?;
     limits::start_epoch_ticker(&engine);
-    Ok(Compiled { engine, pre })
+    Ok(Compiled { engine, pre, slots: InstanceSlots::new(pool.slots) })
+}
+
+fn base_config() -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config
+}
+
+/// An engine whose instances come from a pool reserved now; fails where the
+/// address space cannot hold the pool (a low `ulimit -v`, say).
+fn pooled_engine(pool: &InstancePoolConfig) -> wasmtime::Result<wasmtime::Engine> {
+    let mut config = base_config();
+    pool.apply_pooling(&mut config);
+    wasmtime::Engine::new(&config)
 }
 
 /// Hosts the component: one per engine, cheap to clone.
@@ -69,6 +95,9 @@ pub struct Runtime {
 pub(crate) struct Instance {
     pub(crate) store: Store<HostState>,
     pub(crate) logic: SessionLogic,
+    /// Declared last so that it is dropped last: the pool slot is free only
+    /// once the store is gone.
+    _slot: OwnedSemaphorePermit,
 }
 
 impl Runtime {
@@ -84,6 +113,7 @@ impl Runtime {
 
     /// A fresh instance whose storage calls go to `store`.
     pub(crate) async fn instantiate(&self, store: Arc<CheckedStore>) -> Result<Instance> {
+        let slot = self.compiled.slots.acquire().await;
         let wasi = WasiCtxBuilder::new().inherit_stderr().wall_clock(wall_clock::HostClock(self.clock.clone())).build();
         let state = HostState {
             wasi,
@@ -96,6 +126,6 @@ impl Runtime {
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(self.limits.deadline_ticks());
         let logic = self.compiled.pre.instantiate_async(&mut store).await?;
-        Ok(Instance { store, logic })
+        Ok(Instance { store, logic, _slot: slot })
     }
 }
