@@ -54,34 +54,52 @@ pub fn replay(actions: Vec<Logged>) -> Vec<Json> {
 }
 
 /// Keeps the first message of each id (messages without a string id are kept).
-pub fn dedupe(msgs: Vec<Json>) -> Vec<Json> {
-    // Sorted ids seen so far (no hash or B-tree maps: they cost component size).
-    let mut seen: Vec<&str> = Vec::with_capacity(msgs.len());
-    let mut keep = Vec::with_capacity(msgs.len());
-    for m in &msgs {
-        keep.push(match m.get("id").and_then(Json::as_str) {
-            Some(id) => match seen.binary_search(&id) {
-                Ok(_) => false,
-                Err(at) => {
-                    // `seen.insert(at, id)` without its bounds-check panic.
-                    seen.push(id);
-                    let mut carry = id;
-                    for slot in seen.iter_mut().skip(at) {
-                        carry = core::mem::replace(slot, carry);
-                    }
-                    true
-                }
-            },
-            None => true,
-        });
-    }
-    let mut out = Vec::with_capacity(msgs.len());
-    for (m, k) in msgs.into_iter().zip(keep) {
-        if k {
-            out.push(m);
+///
+/// O(n log n) whatever order the ids come in: the (id, position) pairs are
+/// sorted once, and every pair whose id equals its predecessor's is a later
+/// copy. (No hash or B-tree maps: they cost component size.)
+pub fn dedupe(mut msgs: Vec<Json>) -> Vec<Json> {
+    let mut ids: Vec<(&str, usize)> =
+        msgs.iter().enumerate().filter_map(|(at, m)| Some((m.get("id")?.as_str()?, at))).collect();
+    heap_sort(&mut ids);
+    let mut keep = vec![true; msgs.len()];
+    for pair in ids.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            keep[pair[1].1] = false;
         }
     }
-    out
+    let mut keep = keep.into_iter();
+    msgs.retain(|_| keep.next().unwrap_or(true));
+    msgs
+}
+
+/// Sorts in place, O(n log n) without allocating; far less code than the
+/// standard library's sort, which matters in the component.
+fn heap_sort<T: Ord>(v: &mut [T]) {
+    fn sift_down<T: Ord>(v: &mut [T], mut root: usize, end: usize) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && v[child].cmp(&v[child + 1]).is_lt() {
+                child += 1;
+            }
+            if v[root].cmp(&v[child]).is_ge() {
+                return;
+            }
+            v.swap(root, child);
+            root = child;
+        }
+    }
+    let n = v.len();
+    for start in (0..n / 2).rev() {
+        sift_down(v, start, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift_down(v, 0, end);
+    }
 }
 
 /// The conversation of `actions`: replayed, de-duplicated, repaired, and cut
@@ -171,6 +189,44 @@ mod tests {
         let out = conversation(vec![act(None, Step::Append(vec![m("a"), m("b"), second, m("c")]))], None);
         assert_eq!(ids(&out), ["a", "b", "c"]);
         assert_eq!(out[0].get("role"), Some(&Json::str("user")));
+    }
+
+    #[test]
+    fn dedupe_keeps_the_first_of_each_id_in_any_order() {
+        // Ids in a scrambled order with repeats, against the obvious quadratic rule.
+        let mut x: u32 = 12345;
+        let mut msgs = Vec::new();
+        for _ in 0..500 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let mut msg = m(&format!("id{}", (x >> 8) % 300));
+            if let Json::Obj(o) = &mut msg {
+                crate::json::set(o, "metadata", Json::str(&format!("{}", msgs.len())));
+            }
+            msgs.push(msg);
+        }
+        msgs.push(parse(r#"{"role":"user","content":[]}"#).unwrap());
+        let expected: Vec<Json> = msgs
+            .iter()
+            .enumerate()
+            .filter(|(at, msg)| match msg.get("id") {
+                Some(id) => !msgs[..*at].iter().any(|earlier| earlier.get("id") == Some(id)),
+                None => true,
+            })
+            .map(|(_, msg)| msg.clone())
+            .collect();
+        assert!(expected.len() < msgs.len() && expected.len() > 200);
+        assert_eq!(dedupe(msgs), expected);
+    }
+
+    #[test]
+    fn heap_sort_sorts() {
+        for n in 0..40u32 {
+            let mut v: Vec<u32> = (0..n).map(|i| (i * 7919) % 31).collect();
+            let mut want = v.clone();
+            want.sort();
+            heap_sort(&mut v);
+            assert_eq!(v, want);
+        }
     }
 
     #[test]
