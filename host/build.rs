@@ -34,7 +34,43 @@ fn main() {
 
     let built = target_dir.join(TARGET).join("guest").join("nexau_session_guest.wasm");
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("session_logic.wasm");
-    std::fs::copy(&built, &out).unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
+    let wasm = std::fs::read(&built).unwrap_or_else(|e| panic!("reading {}: {e}", built.display()));
+    std::fs::write(&out, without_component_names(&wasm)).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
+}
+
+/// The component without its top-level `component-name` custom section: the
+/// debug names wit-component gives the component's inner items (3.4 KB, a
+/// third of the headroom under 100 KB). `strip = true` already drops the core
+/// module's names; nothing at run time reads these.
+fn without_component_names(wasm: &[u8]) -> Vec<u8> {
+    fn leb128(bytes: &[u8], mut at: usize) -> (usize, usize) {
+        let (mut value, mut shift) = (0usize, 0);
+        loop {
+            let byte = bytes[at];
+            at += 1;
+            value |= usize::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte < 0x80 {
+                return (value, at);
+            }
+        }
+    }
+    const CUSTOM: u8 = 0;
+    let mut out = wasm[..8].to_vec(); // magic and version
+    let mut at = 8;
+    while at < wasm.len() {
+        let (size, payload) = leb128(wasm, at + 1);
+        let end = payload + size;
+        let is_names = wasm[at] == CUSTOM && {
+            let (len, name) = leb128(wasm, payload);
+            &wasm[name..name + len] == b"component-name"
+        };
+        if !is_names {
+            out.extend_from_slice(&wasm[at..end]);
+        }
+        at = end;
+    }
+    out
 }
 
 /// Runs `rustup target add wasm32-wasip2` when the sysroot has no such target.
