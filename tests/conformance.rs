@@ -50,6 +50,8 @@ for_every_backend!(
     cases::table_not_found_before_setup,
     cases::bad_ids_are_refused_and_nothing_is_written,
     cases::maintenance_find_count_delete,
+    cases::delete_if_unchanged_spares_a_session_written_since,
+    cases::deleting_stale_sessions_never_loses_an_acknowledged_append,
     cases::history_survives_across_agent_instances,
     lock_cases::acquire_release_and_growing_tokens,
     lock_cases::held_lock_reports_holder_and_expiry,

@@ -38,7 +38,11 @@ impl sessions::Guest for Component {
     }
 
     fn delete(user_id: String, session_id: String) -> Res<bool> {
-        out(crate::sessions::delete(&user_id, &session_id))
+        out(crate::sessions::delete(&user_id, &session_id, None))
+    }
+
+    fn delete_if_unchanged(user_id: String, session_id: String, updated_at: String) -> Res<bool> {
+        out(crate::sessions::delete(&user_id, &session_id, Some(updated_at)))
     }
 
     fn ensure_agent(user_id: String, session_id: String, agent_id: Option<String>, agent_name: String) -> Res<Agent> {

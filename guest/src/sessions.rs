@@ -7,8 +7,8 @@ use crate::ids;
 use crate::prelude::*;
 use crate::schema::{ACTIONS, AGENT_LOCKS, AGENTS, SESSIONS, schemas};
 use crate::store::{
-    self, DeleteOp, Query, Row, StorageError, WriteOp, asc, first, json, new_row, opt_text, rows, session_key, set,
-    text, timestamp, uint,
+    self, CheckOp, DeleteOp, Query, Row, StorageError, Value, WriteOp, asc, first, json, new_row, opt_text, rows,
+    session_key, set, text, timestamp, uint,
 };
 
 /// Declares every table to the storage.
@@ -182,11 +182,17 @@ pub fn update(user_id: &str, session_id: &str, changes: SessionUpdate, expected_
 }
 
 /// Deletes a session with its agents, history and locks in one atomic batch;
-/// false when it did not exist.
-pub fn delete(user_id: &str, session_id: &str) -> Res<bool> {
+/// with `unchanged_since`, only while its `updated_at` is still that instant
+/// (checked in that batch). False when it did not exist or has changed.
+pub fn delete(user_id: &str, session_id: &str, unchanged_since: Option<String>) -> Res<bool> {
     ids::check("user_id", user_id)?;
     ids::check("session_id", session_id)?;
-    let mut batch = Vec::with_capacity(4);
+    let mut batch = Vec::with_capacity(5);
+    let conditional = unchanged_since.is_some();
+    if let Some(at) = unchanged_since {
+        let filter = session_key(user_id, session_id).eq("updated_at", Value::Timestamp(at)).build();
+        batch.push(WriteOp::Check(CheckOp { table: SESSIONS.to_owned(), filter, expect: 1 }));
+    }
     for t in [ACTIONS, AGENTS, AGENT_LOCKS, SESSIONS] {
         batch.push(WriteOp::Delete(DeleteOp {
             table: t.to_owned(),
@@ -194,6 +200,9 @@ pub fn delete(user_id: &str, session_id: &str) -> Res<bool> {
             expect: None,
         }));
     }
-    let counts = store::apply(&batch).map_err(from_storage)?;
-    Ok(counts.get(3).is_some_and(|&n| n > 0))
+    match store::apply(&batch) {
+        Ok(counts) => Ok(counts.last().is_some_and(|&n| n > 0)),
+        Err(StorageError::Conflict(0)) if conditional => Ok(false),
+        Err(e) => Err(from_storage(e)),
+    }
 }

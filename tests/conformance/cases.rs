@@ -306,3 +306,69 @@ pub async fn history_survives_across_agent_instances(b: &TestBackend) {
     let ends = e.count::<AgentRunActionModel>(Filter::eq("action_type", "run_end")).await.unwrap();
     assert_eq!(ends, 2);
 }
+
+pub async fn delete_if_unchanged_spares_a_session_written_since(b: &TestBackend) {
+    let clock = support::test_clock();
+    let e = support::engine_with_clock(b, clock.clone()).await;
+    let a = root_agent(&e, "alice", "s1").await;
+    let seen = e.get_session("alice", "s1").await.unwrap().unwrap().updated_at;
+    clock.advance(Duration::from_secs(5));
+    e.append(&a, &[user("written after the read")], &WriteOptions::default()).await.unwrap();
+
+    assert!(!e.delete_session_if_unchanged("alice", "s1", &seen).await.unwrap());
+    assert_eq!(texts(&e.load(&a, None).await.unwrap()), ["written after the read"]);
+    let err = e.delete_session_if_unchanged("alice", "s1", "yesterday").await.unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)), "{err:?}");
+    assert!(e.get_session("alice", "s1").await.unwrap().is_some());
+    assert!(!e.delete_session_if_unchanged("alice", "nope", &seen).await.unwrap());
+
+    let now = e.get_session("alice", "s1").await.unwrap().unwrap().updated_at;
+    assert!(e.delete_session_if_unchanged("alice", "s1", &now).await.unwrap());
+    assert_eq!(e.get_session("alice", "s1").await.unwrap(), None);
+    let of_s1 = Filter::and([Filter::eq("user_id", "alice"), Filter::eq("session_id", "s1")]);
+    assert_eq!(e.count::<AgentRunActionModel>(of_s1).await.unwrap(), 0);
+}
+
+/// Deleting stale sessions while another task writes to them: every append
+/// that was acknowledged is still there afterwards (its session was spared),
+/// whichever way each race went.
+pub async fn deleting_stale_sessions_never_loses_an_acknowledged_append(b: &TestBackend) {
+    const SESSIONS: usize = 60;
+    let clock = support::test_clock();
+    let e = support::engine_with_clock(b, clock.clone()).await;
+    let mut agents = Vec::new();
+    for i in 0..SESSIONS {
+        agents.push(root_agent(&e, "alice", &format!("s{i:02}")).await);
+    }
+    clock.advance(Duration::from_secs(7200));
+    let cutoff = Value::from(clock.now() - Duration::from_secs(3600));
+
+    let deleter = {
+        let e = e.clone();
+        tokio::spawn(async move { e.delete::<SessionModel>(Filter::lt("updated_at", cutoff)).await.unwrap() })
+    };
+    // Start writing once the deleter has found its sessions and begun, from
+    // the other end of the list, so that most appends land between its scan
+    // and its delete of that session.
+    while e.count::<SessionModel>(Filter::All).await.unwrap() == SESSIONS as u64 && !deleter.is_finished() {
+        tokio::task::yield_now().await;
+    }
+    let mut acknowledged = Vec::new();
+    for a in agents.iter().rev() {
+        if e.append(a, &[user("still here")], &WriteOptions::default()).await.is_ok() {
+            acknowledged.push(a.clone());
+        }
+    }
+    let deleted = deleter.await.unwrap();
+    for a in &acknowledged {
+        assert_eq!(
+            texts(&e.load(a, None).await.unwrap()),
+            ["still here"],
+            "{} lost an acknowledged append",
+            a.session_id
+        );
+    }
+    let left = e.count::<SessionModel>(Filter::All).await.unwrap();
+    assert_eq!(left + deleted, SESSIONS as u64);
+    assert_eq!(left, acknowledged.len() as u64);
+}

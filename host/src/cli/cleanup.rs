@@ -47,14 +47,11 @@ pub async fn run(engine: Engine, args: CleanupArgs) -> anyhow::Result<u8> {
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} sessions deleted").expect("valid template"));
     let mut deleted = 0u64;
     for s in &stale {
-        // The cutoff is checked again right before each delete, so a session
-        // that became active since the scan is left alone.
-        let one = Filter::and([
-            Filter::eq("user_id", s.user_id.as_str()),
-            Filter::eq("session_id", s.session_id.as_str()),
-            Filter::lt("updated_at", Value::from(cutoff)),
-        ]);
-        deleted += engine.delete::<SessionModel>(one).await?;
+        // Deleted only while unchanged since the scan: a session that became
+        // active meanwhile (an append moves `updated_at`) keeps its history.
+        if engine.delete_session_if_unchanged(&s.user_id, &s.session_id, &s.updated_at).await? {
+            deleted += 1;
+        }
         bar.inc(1);
     }
     bar.finish_and_clear();

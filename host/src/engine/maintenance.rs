@@ -266,21 +266,23 @@ impl Engine {
     }
 
     /// Deletes the rows of `R`'s table matching `filter` and returns how many.
-    /// Sessions are deleted with everything that belongs to them.
+    /// Sessions are deleted with everything that belongs to them, each only
+    /// if it is unchanged since it was found to match: a session written to
+    /// meanwhile (an append, say) is kept with what was written.
     pub async fn delete<R: Record>(&self, filter: Filter) -> Result<u64> {
         if R::TABLE != SessionModel::TABLE {
             return Ok(self.store.delete(R::TABLE, filter).await?);
         }
         let keys = Query { filter, ..Query::default() };
         let matching = self.store.find(SessionModel::TABLE, &keys).await?;
-        let (user, session) = (matching.position("user_id"), matching.position("session_id"));
-        let (Some(user), Some(session)) = (user, session) else {
+        let columns = ["user_id", "session_id", "updated_at"].map(|c| matching.position(c));
+        let [Some(user), Some(session), Some(updated)] = columns else {
             return Err(Error::Storage("sessions rows lack their key columns".into()));
         };
         let mut deleted = 0;
         for row in &matching.rows {
-            if let (Some(u), Some(s)) = (row[user].as_str(), row[session].as_str())
-                && self.delete_session(u, s).await?
+            if let (Some(u), Some(s), Some(at)) = (row[user].as_str(), row[session].as_str(), row[updated].as_str())
+                && self.delete_session_if_unchanged(u, s, at).await?
             {
                 deleted += 1;
             }

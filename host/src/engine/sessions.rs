@@ -64,6 +64,29 @@ impl Engine {
         r.map_err(wit_map::error)
     }
 
+    /// Deletes the session like [`Engine::delete_session`], but only while its
+    /// `updated_at` is still `updated_at` (as read, from a [`Session`] say),
+    /// checked in the same atomic batch: a session written to since it was
+    /// read, by an append for one, is left alone. False when it did not exist
+    /// or has changed.
+    ///
+    /// ```no_run
+    /// # async fn demo(engine: nexau_session::Engine) -> nexau_session::Result<()> {
+    /// if let Some(s) = engine.get_session("alice", "s1").await? {
+    ///     let deleted = engine.delete_session_if_unchanged("alice", "s1", &s.updated_at).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_session_if_unchanged(&self, user_id: &str, session_id: &str, updated_at: &str) -> Result<bool> {
+        let mut i = self.instance().await?;
+        let r = i
+            .logic
+            .nexau_session_sessions()
+            .call_delete_if_unchanged(&mut i.store, user_id, session_id, updated_at)
+            .await?;
+        r.map_err(wit_map::error)
+    }
+
     /// The agent, created when absent; `agent_id: None` is the session's root agent.
     /// The session must exist.
     pub async fn ensure_agent(
