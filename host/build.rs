@@ -39,9 +39,9 @@ fn main() {
 }
 
 /// The component without its top-level `component-name` custom section: the
-/// debug names wit-component gives the component's inner items (3.4 KB, a
-/// third of the headroom under 100 KB). `strip = true` already drops the core
-/// module's names; nothing at run time reads these.
+/// debug names wit-component gives the component's inner items (about 3.3 KB
+/// of a budget of 100 KB). `strip = true` already drops the core module's
+/// names; nothing at run time reads these.
 fn without_component_names(wasm: &[u8]) -> Vec<u8> {
     fn leb128(bytes: &[u8], mut at: usize) -> (usize, usize) {
         let (mut value, mut shift) = (0usize, 0);
