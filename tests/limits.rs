@@ -29,6 +29,10 @@ async fn a_call_over_its_memory_limit_fails_alone() {
     let tight = engine_with(Limits { memory_bytes: 3 << 20, ..Limits::default() }, &b).await;
     let err = tight.load(&agent, None).await.unwrap_err();
     assert!(matches!(err, Error::Runtime(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "runtime: the call needed more than the 3 MiB of guest memory it may use (Limits::memory_bytes)"
+    );
     // The trap poisoned only that call's store: the same engine keeps working.
     assert!(tight.get_session("alice", "s1").await.unwrap().is_some());
     let small = root_agent(&tight, "bob", "s2").await;

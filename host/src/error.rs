@@ -85,7 +85,7 @@ impl From<StorageError> for Error {
 
 impl From<wasmtime::Error> for Error {
     fn from(e: wasmtime::Error) -> Self {
-        Error::Runtime(format!("{e:#}"))
+        Error::Runtime(crate::runtime::one_line_error(&e))
     }
 }
 

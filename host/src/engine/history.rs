@@ -94,7 +94,8 @@ impl Engine {
             .logic
             .nexau_session_history()
             .call_write(&mut i.store, &wit_map::agent_ref(agent), &action, &options)
-            .await?;
+            .await
+            .map_err(|e| i.explain(e))?;
         Ok(wit_map::receipt(r.map_err(wit_map::error)?))
     }
 
@@ -110,7 +111,8 @@ impl Engine {
             .logic
             .nexau_session_history()
             .call_load(&mut i.store, &wit_map::agent_ref(agent), wit::LoadOptions { last })
-            .await?;
+            .await
+            .map_err(|e| i.explain(e))?;
         r.map_err(wit_map::error)
     }
 

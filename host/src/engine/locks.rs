@@ -39,7 +39,8 @@ impl Engine {
             .logic
             .nexau_session_locks()
             .call_acquire(&mut i.store, &wit_map::agent_ref(agent), holder_id, run_id, ttl)
-            .await?;
+            .await
+            .map_err(|e| i.explain(e))?;
         Ok(match r.map_err(wit_map::error)? {
             wit::AcquireOutcome::Acquired(l) => AcquireOutcome::Acquired(wit_map::lease(l)),
             wit::AcquireOutcome::Held(l) => AcquireOutcome::Held(LockHolder {
@@ -59,7 +60,8 @@ impl Engine {
             .logic
             .nexau_session_locks()
             .call_renew(&mut i.store, &wit_map::agent_ref(agent), holder_id, token, ttl)
-            .await?;
+            .await
+            .map_err(|e| i.explain(e))?;
         Ok(wit_map::lease(r.map_err(wit_map::error)?))
     }
 
@@ -70,21 +72,32 @@ impl Engine {
             .logic
             .nexau_session_locks()
             .call_release(&mut i.store, &wit_map::agent_ref(agent), holder_id, token)
-            .await?;
+            .await
+            .map_err(|e| i.explain(e))?;
         r.map_err(wit_map::error)
     }
 
     /// The lock row of one agent, if it was ever locked.
     pub async fn show_lock(&self, agent: &AgentRef) -> Result<Option<Lease>> {
         let mut i = self.instance().await?;
-        let r = i.logic.nexau_session_locks().call_show(&mut i.store, &wit_map::agent_ref(agent)).await?;
+        let r = i
+            .logic
+            .nexau_session_locks()
+            .call_show(&mut i.store, &wit_map::agent_ref(agent))
+            .await
+            .map_err(|e| i.explain(e))?;
         Ok(r.map_err(wit_map::error)?.map(wit_map::lease))
     }
 
     /// Every lock row of a session, by agent id.
     pub async fn list_locks(&self, user_id: &str, session_id: &str) -> Result<Vec<(String, Lease)>> {
         let mut i = self.instance().await?;
-        let r = i.logic.nexau_session_locks().call_list_session_locks(&mut i.store, user_id, session_id).await?;
+        let r = i
+            .logic
+            .nexau_session_locks()
+            .call_list_session_locks(&mut i.store, user_id, session_id)
+            .await
+            .map_err(|e| i.explain(e))?;
         Ok(r.map_err(wit_map::error)?.into_iter().map(|(a, l)| (a, wit_map::lease(l))).collect())
     }
 }

@@ -117,7 +117,12 @@ impl Engine {
     /// once per process before anything else.
     pub async fn setup_models(&self) -> Result<()> {
         let mut i = self.instance().await?;
-        i.logic.nexau_session_sessions().call_setup_models(&mut i.store).await?.map_err(wit_map::error)
+        i.logic
+            .nexau_session_sessions()
+            .call_setup_models(&mut i.store)
+            .await
+            .map_err(|e| i.explain(e))?
+            .map_err(wit_map::error)
     }
 
     /// The declared schema of one of the session logic's tables (after

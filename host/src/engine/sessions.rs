@@ -9,14 +9,24 @@ impl Engine {
     /// The session, created when absent; `None` generates a `sess_{ULID}` id.
     pub async fn get_or_create_session(&self, user_id: &str, session_id: Option<&str>) -> Result<Session> {
         let mut i = self.instance().await?;
-        let s = i.logic.nexau_session_sessions().call_get_or_create(&mut i.store, user_id, session_id).await?;
+        let s = i
+            .logic
+            .nexau_session_sessions()
+            .call_get_or_create(&mut i.store, user_id, session_id)
+            .await
+            .map_err(|e| i.explain(e))?;
         wit_map::session(s.map_err(wit_map::error)?)
     }
 
     /// The session, if it exists.
     pub async fn get_session(&self, user_id: &str, session_id: &str) -> Result<Option<Session>> {
         let mut i = self.instance().await?;
-        let s = i.logic.nexau_session_sessions().call_get(&mut i.store, user_id, session_id).await?;
+        let s = i
+            .logic
+            .nexau_session_sessions()
+            .call_get(&mut i.store, user_id, session_id)
+            .await
+            .map_err(|e| i.explain(e))?;
         s.map_err(wit_map::error)?.map(wit_map::session).transpose()
     }
 
@@ -30,7 +40,8 @@ impl Engine {
             offset: query.offset,
         };
         let mut i = self.instance().await?;
-        let list = i.logic.nexau_session_sessions().call_list_sessions(&mut i.store, &q).await?;
+        let list =
+            i.logic.nexau_session_sessions().call_list_sessions(&mut i.store, &q).await.map_err(|e| i.explain(e))?;
         list.map_err(wit_map::error)?.into_iter().map(wit_map::session).collect()
     }
 
@@ -53,14 +64,20 @@ impl Engine {
             .logic
             .nexau_session_sessions()
             .call_update(&mut i.store, user_id, session_id, &changes, expected_version)
-            .await?;
+            .await
+            .map_err(|e| i.explain(e))?;
         wit_map::session(s.map_err(wit_map::error)?)
     }
 
     /// Deletes the session with its agents, history and locks; false when it did not exist.
     pub async fn delete_session(&self, user_id: &str, session_id: &str) -> Result<bool> {
         let mut i = self.instance().await?;
-        let r = i.logic.nexau_session_sessions().call_delete(&mut i.store, user_id, session_id).await?;
+        let r = i
+            .logic
+            .nexau_session_sessions()
+            .call_delete(&mut i.store, user_id, session_id)
+            .await
+            .map_err(|e| i.explain(e))?;
         r.map_err(wit_map::error)
     }
 
@@ -83,7 +100,8 @@ impl Engine {
             .logic
             .nexau_session_sessions()
             .call_delete_if_unchanged(&mut i.store, user_id, session_id, updated_at)
-            .await?;
+            .await
+            .map_err(|e| i.explain(e))?;
         r.map_err(wit_map::error)
     }
 
@@ -101,14 +119,20 @@ impl Engine {
             .logic
             .nexau_session_sessions()
             .call_ensure_agent(&mut i.store, user_id, session_id, agent_id, agent_name)
-            .await?;
+            .await
+            .map_err(|e| i.explain(e))?;
         Ok(wit_map::agent(a.map_err(wit_map::error)?))
     }
 
     /// The agents of a session.
     pub async fn list_agents(&self, user_id: &str, session_id: &str) -> Result<Vec<AgentInfo>> {
         let mut i = self.instance().await?;
-        let list = i.logic.nexau_session_sessions().call_list_agents(&mut i.store, user_id, session_id).await?;
+        let list = i
+            .logic
+            .nexau_session_sessions()
+            .call_list_agents(&mut i.store, user_id, session_id)
+            .await
+            .map_err(|e| i.explain(e))?;
         Ok(list.map_err(wit_map::error)?.into_iter().map(wit_map::agent).collect())
     }
 }

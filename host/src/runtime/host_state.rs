@@ -4,17 +4,17 @@
 use std::sync::Arc;
 
 use nexau_session_storage::CheckedStore;
-use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::call_limiter::CallLimiter;
 use super::limits::CallBudget;
 
 /// What one `Store` carries.
 pub struct HostState {
     pub(super) wasi: WasiCtx,
     pub(super) table: ResourceTable,
-    pub(super) limits: StoreLimits,
+    pub(super) limits: CallLimiter,
     pub(super) store: Arc<CheckedStore>,
     pub(super) budget: CallBudget,
 }

@@ -6,6 +6,8 @@
 //! deadline and storage byte budget. A trap poisons only that store.
 
 pub(crate) mod bindings;
+mod call_error;
+mod call_limiter;
 mod component_cache;
 mod convert;
 mod host_state;
@@ -19,11 +21,13 @@ use std::sync::{Arc, OnceLock};
 use nexau_session_storage::CheckedStore;
 use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Store, StoreLimitsBuilder};
+use wasmtime::{Config, Store};
 use wasmtime_wasi::WasiCtxBuilder;
 
 pub(crate) use bindings::SessionLogic;
 use bindings::SessionLogicPre;
+pub(crate) use call_error::one_line as one_line_error;
+use call_limiter::CallLimiter;
 pub use component_cache::CACHE_ENV;
 pub(crate) use convert::{filter_to_wit, orders_to_wit};
 use host_state::HostState;
@@ -95,6 +99,7 @@ pub struct Runtime {
 pub(crate) struct Instance {
     pub(crate) store: Store<HostState>,
     pub(crate) logic: SessionLogic,
+    limits: Limits,
     /// Declared last so that it is dropped last: the pool slot is free only
     /// once the store is gone.
     _slot: OwnedSemaphorePermit,
@@ -118,14 +123,28 @@ impl Runtime {
         let state = HostState {
             wasi,
             table: Default::default(),
-            limits: StoreLimitsBuilder::new().memory_size(self.limits.memory_bytes).instances(4).build(),
+            limits: CallLimiter::new(self.limits.memory_bytes, 4),
             store,
             budget: limits::CallBudget::new(self.limits.host_call_bytes),
         };
         let mut store = Store::new(&self.compiled.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(self.limits.deadline_ticks());
-        let logic = self.compiled.pre.instantiate_async(&mut store).await?;
-        Ok(Instance { store, logic, _slot: slot })
+        let logic = self.compiled.pre.instantiate_async(&mut store).await.map_err(|e| self.explain(e, false))?;
+        Ok(Instance { store, logic, limits: self.limits, _slot: slot })
+    }
+}
+
+impl Runtime {
+    fn explain(&self, e: wasmtime::Error, memory_refused: bool) -> Error {
+        call_error::explain(e, &self.limits, memory_refused)
+    }
+}
+
+impl Instance {
+    /// The error of a call on this instance that failed in the runtime: one
+    /// line naming the limit it ran into, when it ran into one.
+    pub(crate) fn explain(&self, e: wasmtime::Error) -> Error {
+        call_error::explain(e, &self.limits, self.store.data().limits.memory_refused())
     }
 }

@@ -1,0 +1,54 @@
+//! What a failed call into the guest reports: one line that says what went
+//! wrong and which limit to raise, not a wasm backtrace (that goes to the
+//! `debug` log).
+
+use wasmtime::Trap;
+
+use super::Limits;
+use crate::Error;
+
+/// The error of a call that failed in the runtime; `memory_refused` is true
+/// when the guest was refused memory during the call.
+pub fn explain(e: wasmtime::Error, limits: &Limits, memory_refused: bool) -> Error {
+    tracing::debug!("call into the session logic failed: {e:?}");
+    let message = match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => format!(
+            "the call ran past its deadline of {} (Limits::deadline)",
+            humantime::format_duration(limits.deadline)
+        ),
+        _ if memory_refused => format!(
+            "the call needed more than the {} MiB of guest memory it may use (Limits::memory_bytes)",
+            limits.memory_bytes >> 20
+        ),
+        Some(trap) => format!("the session logic trapped: {trap}"),
+        None => one_line(&e),
+    };
+    Error::Runtime(message)
+}
+
+/// `e` with its causes, on one line.
+pub fn one_line(e: &wasmtime::Error) -> String {
+    format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traps_become_one_line_that_names_the_limit() {
+        let limits = Limits::default();
+        let trap = || wasmtime::Error::from(Trap::UnreachableCodeReached).context("error while executing at\n  0: f");
+        let memory = explain(trap(), &limits, true).to_string();
+        assert_eq!(
+            memory,
+            "runtime: the call needed more than the 256 MiB of guest memory it may use (Limits::memory_bytes)"
+        );
+        let deadline = explain(wasmtime::Error::from(Trap::Interrupt), &limits, false).to_string();
+        assert_eq!(deadline, "runtime: the call ran past its deadline of 1m (Limits::deadline)");
+        let other = explain(trap(), &limits, false).to_string();
+        assert!(other.starts_with("runtime: the session logic trapped: ") && !other.contains('\n'), "{other}");
+        let plain = explain(wasmtime::Error::msg("a\nb").context("c"), &limits, false).to_string();
+        assert_eq!(plain, "runtime: c: a b");
+    }
+}
