@@ -347,10 +347,9 @@ impl Parser<'_> {
                 _ => {
                     // The run of plain bytes that starts here, copied at once.
                     let start = self.i - 1;
-                    while self.peek().is_some_and(|c| c >= 0x20 && c != b'"' && c != b'\\') {
-                        self.i += 1;
-                    }
-                    out.extend_from_slice(&self.b[start..self.i]);
+                    let rest = self.b.get(self.i..).unwrap_or_default();
+                    self.i += rest.iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\').unwrap_or(rest.len());
+                    out.extend_from_slice(self.b.get(start..self.i).unwrap_or_default());
                 }
             }
         }
