@@ -1,7 +1,8 @@
 //! The performance harness behind `nexau-session bench`: each operation is
 //! timed through the session-logic component and, in the same run, through a
-//! native baseline that does the same storage work directly ([`native`]), on
-//! fresh stores of each backend. Results are ratios, not absolute claims.
+//! native baseline that does the same storage work directly (the private
+//! `native` module), on fresh stores of each backend. Results are ratios, not
+//! absolute claims.
 
 mod native;
 
