@@ -3,7 +3,9 @@
 //! The component is embedded in the binary, compiled once per process and
 //! linked once into an `InstancePre`; every call gets a fresh `Store` (the
 //! guest keeps no state between calls), with its own memory limit, epoch
-//! deadline and storage byte budget. A trap poisons only that store.
+//! deadline and storage byte budget. A trap poisons only that store, and
+//! the call reports it in one line (see `call_error`). Instances come from a
+//! pool reserved once per process (see [`InstancePoolConfig`]).
 
 pub(crate) mod bindings;
 mod call_error;
@@ -133,9 +135,7 @@ impl Runtime {
         let logic = self.compiled.pre.instantiate_async(&mut store).await.map_err(|e| self.explain(e, false))?;
         Ok(Instance { store, logic, limits: self.limits, _slot: slot })
     }
-}
 
-impl Runtime {
     fn explain(&self, e: wasmtime::Error, memory_refused: bool) -> Error {
         call_error::explain(e, &self.limits, memory_refused)
     }
