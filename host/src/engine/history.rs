@@ -94,9 +94,8 @@ impl Engine {
             .logic
             .nexau_session_history()
             .call_write(&mut i.store, &wit_map::agent_ref(agent), &action, &options)
-            .await
-            .map_err(|e| i.explain(e))?;
-        Ok(wit_map::receipt(r.map_err(wit_map::error)?))
+            .await;
+        Ok(wit_map::receipt(i.settle(r)?))
     }
 
     /// Appends messages to the agent's history.
@@ -111,9 +110,8 @@ impl Engine {
             .logic
             .nexau_session_history()
             .call_load(&mut i.store, &wit_map::agent_ref(agent), wit::LoadOptions { last })
-            .await
-            .map_err(|e| i.explain(e))?;
-        r.map_err(wit_map::error)
+            .await;
+        i.settle(r)
     }
 
     /// The agent's history, oldest first: the newest replace plus later appends,

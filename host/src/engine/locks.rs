@@ -39,9 +39,8 @@ impl Engine {
             .logic
             .nexau_session_locks()
             .call_acquire(&mut i.store, &wit_map::agent_ref(agent), holder_id, run_id, ttl)
-            .await
-            .map_err(|e| i.explain(e))?;
-        Ok(match r.map_err(wit_map::error)? {
+            .await;
+        Ok(match i.settle(r)? {
             wit::AcquireOutcome::Acquired(l) => AcquireOutcome::Acquired(wit_map::lease(l)),
             wit::AcquireOutcome::Held(l) => AcquireOutcome::Held(LockHolder {
                 holder_id: l.holder_id.unwrap_or_default(),
@@ -60,9 +59,8 @@ impl Engine {
             .logic
             .nexau_session_locks()
             .call_renew(&mut i.store, &wit_map::agent_ref(agent), holder_id, token, ttl)
-            .await
-            .map_err(|e| i.explain(e))?;
-        Ok(wit_map::lease(r.map_err(wit_map::error)?))
+            .await;
+        Ok(wit_map::lease(i.settle(r)?))
     }
 
     /// Releases the caller's own lease; [`Error::LockExpired`] when it is no longer theirs.
@@ -72,32 +70,21 @@ impl Engine {
             .logic
             .nexau_session_locks()
             .call_release(&mut i.store, &wit_map::agent_ref(agent), holder_id, token)
-            .await
-            .map_err(|e| i.explain(e))?;
-        r.map_err(wit_map::error)
+            .await;
+        i.settle(r)
     }
 
     /// The lock row of one agent, if it was ever locked.
     pub async fn show_lock(&self, agent: &AgentRef) -> Result<Option<Lease>> {
         let mut i = self.instance().await?;
-        let r = i
-            .logic
-            .nexau_session_locks()
-            .call_show(&mut i.store, &wit_map::agent_ref(agent))
-            .await
-            .map_err(|e| i.explain(e))?;
-        Ok(r.map_err(wit_map::error)?.map(wit_map::lease))
+        let r = i.logic.nexau_session_locks().call_show(&mut i.store, &wit_map::agent_ref(agent)).await;
+        Ok(i.settle(r)?.map(wit_map::lease))
     }
 
     /// Every lock row of a session, by agent id.
     pub async fn list_locks(&self, user_id: &str, session_id: &str) -> Result<Vec<(String, Lease)>> {
         let mut i = self.instance().await?;
-        let r = i
-            .logic
-            .nexau_session_locks()
-            .call_list_session_locks(&mut i.store, user_id, session_id)
-            .await
-            .map_err(|e| i.explain(e))?;
-        Ok(r.map_err(wit_map::error)?.into_iter().map(|(a, l)| (a, wit_map::lease(l))).collect())
+        let r = i.logic.nexau_session_locks().call_list_session_locks(&mut i.store, user_id, session_id).await;
+        Ok(i.settle(r)?.into_iter().map(|(a, l)| (a, wit_map::lease(l))).collect())
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use nexau_session_storage::{Backend, CheckedStore, SchemaRegistry, TableSchema};
 
+use crate::runtime::bindings::exports::nexau::session::types::SessionError as WitSessionError;
 use crate::runtime::{Instance, Limits, Runtime};
 use crate::{Clock, DbUrl, Error, Result, backends, clock_from_env};
 
@@ -117,12 +118,8 @@ impl Engine {
     /// once per process before anything else.
     pub async fn setup_models(&self) -> Result<()> {
         let mut i = self.instance().await?;
-        i.logic
-            .nexau_session_sessions()
-            .call_setup_models(&mut i.store)
-            .await
-            .map_err(|e| i.explain(e))?
-            .map_err(wit_map::error)
+        let r = i.logic.nexau_session_sessions().call_setup_models(&mut i.store).await;
+        i.settle(r)
     }
 
     /// The declared schema of one of the session logic's tables (after
@@ -133,5 +130,13 @@ impl Engine {
 
     async fn instance(&self) -> Result<Instance> {
         self.runtime.instantiate(self.store.clone()).await
+    }
+}
+
+impl Instance {
+    /// The outcome of one exported call: a failure in the runtime explained
+    /// (see [`Instance::explain`]), an error of the session logic mapped.
+    fn settle<T>(&self, outcome: wasmtime::Result<std::result::Result<T, WitSessionError>>) -> Result<T> {
+        outcome.map_err(|e| self.explain(e))?.map_err(wit_map::error)
     }
 }

@@ -9,25 +9,15 @@ impl Engine {
     /// The session, created when absent; `None` generates a `sess_{ULID}` id.
     pub async fn get_or_create_session(&self, user_id: &str, session_id: Option<&str>) -> Result<Session> {
         let mut i = self.instance().await?;
-        let s = i
-            .logic
-            .nexau_session_sessions()
-            .call_get_or_create(&mut i.store, user_id, session_id)
-            .await
-            .map_err(|e| i.explain(e))?;
-        wit_map::session(s.map_err(wit_map::error)?)
+        let s = i.logic.nexau_session_sessions().call_get_or_create(&mut i.store, user_id, session_id).await;
+        wit_map::session(i.settle(s)?)
     }
 
     /// The session, if it exists.
     pub async fn get_session(&self, user_id: &str, session_id: &str) -> Result<Option<Session>> {
         let mut i = self.instance().await?;
-        let s = i
-            .logic
-            .nexau_session_sessions()
-            .call_get(&mut i.store, user_id, session_id)
-            .await
-            .map_err(|e| i.explain(e))?;
-        s.map_err(wit_map::error)?.map(wit_map::session).transpose()
+        let s = i.logic.nexau_session_sessions().call_get(&mut i.store, user_id, session_id).await;
+        i.settle(s)?.map(wit_map::session).transpose()
     }
 
     /// Sessions matching `query`.
@@ -40,9 +30,8 @@ impl Engine {
             offset: query.offset,
         };
         let mut i = self.instance().await?;
-        let list =
-            i.logic.nexau_session_sessions().call_list_sessions(&mut i.store, &q).await.map_err(|e| i.explain(e))?;
-        list.map_err(wit_map::error)?.into_iter().map(wit_map::session).collect()
+        let list = i.logic.nexau_session_sessions().call_list_sessions(&mut i.store, &q).await;
+        i.settle(list)?.into_iter().map(wit_map::session).collect()
     }
 
     /// Applies `changes`; with `expected_version`, fails with
@@ -64,21 +53,15 @@ impl Engine {
             .logic
             .nexau_session_sessions()
             .call_update(&mut i.store, user_id, session_id, &changes, expected_version)
-            .await
-            .map_err(|e| i.explain(e))?;
-        wit_map::session(s.map_err(wit_map::error)?)
+            .await;
+        wit_map::session(i.settle(s)?)
     }
 
     /// Deletes the session with its agents, history and locks; false when it did not exist.
     pub async fn delete_session(&self, user_id: &str, session_id: &str) -> Result<bool> {
         let mut i = self.instance().await?;
-        let r = i
-            .logic
-            .nexau_session_sessions()
-            .call_delete(&mut i.store, user_id, session_id)
-            .await
-            .map_err(|e| i.explain(e))?;
-        r.map_err(wit_map::error)
+        let r = i.logic.nexau_session_sessions().call_delete(&mut i.store, user_id, session_id).await;
+        i.settle(r)
     }
 
     /// Deletes the session like [`Engine::delete_session`], but only while its
@@ -100,9 +83,8 @@ impl Engine {
             .logic
             .nexau_session_sessions()
             .call_delete_if_unchanged(&mut i.store, user_id, session_id, updated_at)
-            .await
-            .map_err(|e| i.explain(e))?;
-        r.map_err(wit_map::error)
+            .await;
+        i.settle(r)
     }
 
     /// The agent, created when absent; `agent_id: None` is the session's root agent.
@@ -119,20 +101,14 @@ impl Engine {
             .logic
             .nexau_session_sessions()
             .call_ensure_agent(&mut i.store, user_id, session_id, agent_id, agent_name)
-            .await
-            .map_err(|e| i.explain(e))?;
-        Ok(wit_map::agent(a.map_err(wit_map::error)?))
+            .await;
+        Ok(wit_map::agent(i.settle(a)?))
     }
 
     /// The agents of a session.
     pub async fn list_agents(&self, user_id: &str, session_id: &str) -> Result<Vec<AgentInfo>> {
         let mut i = self.instance().await?;
-        let list = i
-            .logic
-            .nexau_session_sessions()
-            .call_list_agents(&mut i.store, user_id, session_id)
-            .await
-            .map_err(|e| i.explain(e))?;
-        Ok(list.map_err(wit_map::error)?.into_iter().map(wit_map::agent).collect())
+        let list = i.logic.nexau_session_sessions().call_list_agents(&mut i.store, user_id, session_id).await;
+        Ok(i.settle(list)?.into_iter().map(wit_map::agent).collect())
     }
 }
