@@ -100,7 +100,6 @@ impl InstancePoolConfig {
             .max_memory_size(MAX_MEMORY_BYTES)
             .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
             .table_keep_resident(KEEP_RESIDENT_BYTES / 16)
-            .async_stack_keep_resident(KEEP_RESIDENT_BYTES / 2)
             .pagemap_scan(Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
