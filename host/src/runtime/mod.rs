@@ -49,11 +49,29 @@ struct Compiled {
     slots: InstanceSlots,
 }
 
-static COMPILED: OnceLock<std::result::Result<Arc<Compiled>, String>> = OnceLock::new();
+/// Why this process has no compiled component, kept so that every engine
+/// built later gets the same answer.
+#[derive(Clone)]
+enum Unavailable {
+    /// [`POOL_ENV`] asks for something it cannot be.
+    BadPoolSetting(String),
+    /// Compiling or linking the component failed.
+    Compile(String),
+}
 
+static COMPILED: OnceLock<std::result::Result<Arc<Compiled>, Unavailable>> = OnceLock::new();
+
+/// The component of this process, compiled by the first call; the
+/// environment ([`POOL_ENV`]) is read then, once.
 fn compiled() -> Result<Arc<Compiled>> {
-    let pool = InstancePoolConfig::from_env().map_err(Error::Invalid)?;
-    COMPILED.get_or_init(|| compile(pool).map(Arc::new).map_err(|e| format!("{e:#}"))).clone().map_err(Error::Runtime)
+    let compiled = COMPILED.get_or_init(|| {
+        let pool = InstancePoolConfig::from_env().map_err(Unavailable::BadPoolSetting)?;
+        compile(pool).map(Arc::new).map_err(|e| Unavailable::Compile(format!("{e:#}")))
+    });
+    compiled.clone().map_err(|why| match why {
+        Unavailable::BadPoolSetting(m) => Error::Invalid(m),
+        Unavailable::Compile(m) => Error::Runtime(m),
+    })
 }
 
 /// Compiles and links the component; `pool` decides how instances are allocated.
