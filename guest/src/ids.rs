@@ -3,20 +3,13 @@
 use crate::error::{Res, invalid};
 use crate::prelude::*;
 
-/// Longest accepted id, in characters.
-pub const MAX_ID_LEN: usize = 128;
-
-/// Whether `s` is 1..=128 characters of `[A-Za-z0-9_.:@-]`.
-pub fn is_valid_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_ID_LEN
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'@' | b'-'))
-}
+pub use nexau_session_ids::is_valid_id;
+use nexau_session_ids::ID_RULE;
 
 /// Checks the id named `field`; the error names the field.
 #[inline(never)]
 pub fn check(field: &str, s: &str) -> Res<()> {
-    if is_valid_id(s) { Ok(()) } else { Err(invalid(cat(&[field, ": 1-128 chars of [A-Za-z0-9_.:@-]"]))) }
+    if is_valid_id(s) { Ok(()) } else { Err(invalid(cat(&[field, ": ", ID_RULE]))) }
 }
 
 /// Checks an optional id named `field`.

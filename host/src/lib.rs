@@ -31,6 +31,7 @@ mod db_url;
 mod engine;
 mod error;
 mod filter_dsl;
+pub mod ids;
 mod manager;
 mod message;
 mod run_lock;
