@@ -27,7 +27,7 @@ mod backends;
 pub mod bench;
 mod chat_model;
 mod clock;
-mod db_url;
+pub mod db_url;
 mod engine;
 mod error;
 mod filter_dsl;
