@@ -47,7 +47,7 @@ pub use engine::{
     HistoryAction, Record, RowReader, RunStatus, SessionModel, WriteOptions,
 };
 pub use error::{Error, LockHolder, Result};
-pub use filter_dsl::parse_filter;
+pub use filter_dsl::{MAX_FILTER_TERMS, parse_filter, parse_filters};
 pub use manager::{BusyPolicy, SessionManager, SessionManagerBuilder};
 pub use message::{ContentBlock, Message, Role};
 pub use nexau_session_storage as storage;
