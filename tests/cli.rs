@@ -283,3 +283,206 @@ fn two_concurrent_chats_with_wait_both_land_intact() {
         assert!(answer.contains(said), "reply {answer:?} does not follow {said:?}: interleaved");
     }
 }
+
+/// Waits up to 10 s for `child` to exit.
+fn exit_within_10s(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the process did not exit within 10 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap();
+    assert!(status.success(), "kill -{name}");
+}
+
+fn lock_held(dir: &Path, url: &str) -> bool {
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(run(cli(dir, url), &["locks", "show", "--user", "u1", "--session", "s1", "--json"])))
+            .unwrap();
+    shown[0]["held"].as_bool().unwrap()
+}
+
+#[test]
+fn a_signal_releases_the_lock_and_exits_0_while_stdin_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:///signals.db";
+    let target = ["--user", "u1", "--session", "s1"];
+    // At once after the token line, and later: SIGTERM and SIGINT alike.
+    for (name, settle) in [("TERM", 0), ("TERM", 300), ("INT", 300)] {
+        let (mut holder, _) = hold(cli(dir.path(), url), &target);
+        std::thread::sleep(std::time::Duration::from_millis(settle));
+        signal(&holder, name);
+        let status = exit_within_10s(&mut holder); // stdin is still open
+        assert_eq!(status.code(), Some(0), "SIGTERM after {settle} ms");
+        assert!(!lock_held(dir.path(), url), "SIG{name} after {settle} ms left the lock held");
+    }
+}
+
+#[test]
+fn a_signal_stops_a_waiting_command_with_128_plus_the_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:///waiting.db";
+    let target = ["--user", "u1", "--session", "s1"];
+    let (mut holder, _) = hold(cli(dir.path(), url), &target);
+    let mut waiter = cli(dir.path(), url)
+        .args(["locks", "hold", "--wait", "60s"])
+        .args(target)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    signal(&waiter, "TERM");
+    assert_eq!(exit_within_10s(&mut waiter).code(), Some(143));
+    drop(holder.stdin.take());
+    assert!(holder.wait().unwrap().success());
+
+    // An append still reading its message from an open stdin stops too, and stores nothing.
+    let mut reader = cli(dir.path(), url)
+        .args(["history", "append", "--role", "user", "--text", "-"])
+        .args(target)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    signal(&reader, "INT");
+    assert_eq!(exit_within_10s(&mut reader).code(), Some(130));
+    assert!(history_json(dir.path(), url, "u1", "s1").is_empty());
+}
+
+#[test]
+fn a_lost_lock_exits_4_at_once_while_stdin_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:///lost.db";
+    let target = ["--user", "u1", "--session", "s1", "--ttl", "3s", "--heartbeat", "500ms"];
+    let at = |now: &str| {
+        let mut c = cli(dir.path(), url);
+        c.env("NEXAU_SESSION_NOW", now);
+        c
+    };
+    // The first holder's clock stands still; the second's is past the TTL and takes over.
+    let (mut first, token) = hold(at("2026-06-01T12:00:00Z"), &target);
+    let (mut second, next) = hold(at("2026-06-01T12:00:10Z"), &target);
+    assert!(next > token);
+    let status = exit_within_10s(&mut first);
+    assert_eq!(status.code(), Some(4));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(first.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("lost"), "{stderr}");
+    drop(first.stdin.take());
+    drop(second.stdin.take());
+    assert!(second.wait().unwrap().success());
+}
+
+#[test]
+fn an_unwritable_stdout_after_an_append_exits_5_and_stores_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:///full.db";
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = cli(dir.path(), url)
+        .args(["history", "append", "--user", "u1", "--session", "s1", "--role", "user", "--text", "once"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(full))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("the work was done and stored"), "{stderr}");
+    let messages = history_json(dir.path(), url, "u1", "s1");
+    assert_eq!(messages.len(), 1, "{messages:?}");
+}
+
+/// A message over the kernel's 128 KiB argument limit: through stdin and a file, stored byte-exact.
+#[test]
+fn a_1_mib_message_goes_in_through_stdin_and_a_file_byte_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:///big.db";
+    let big: String = (0..1024 * 1024).map(|i| char::from(b'a' + (i % 26) as u8)).collect::<String>() + "\n€ end";
+    let path = dir.path().join("big.txt");
+    std::fs::write(&path, &big).unwrap();
+    ok(run(
+        cli(dir.path(), url),
+        &[
+            "history",
+            "append",
+            "--user",
+            "u1",
+            "--session",
+            "s1",
+            "--role",
+            "user",
+            "--text-file",
+            path.to_str().unwrap(),
+        ],
+    ));
+    let mut child = cli(dir.path(), url)
+        .args(["history", "append", "--user", "u1", "--session", "s1", "--role", "assistant", "--text", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn({
+        let big = big.clone();
+        move || std::io::Write::write_all(&mut stdin, big.as_bytes()).unwrap()
+    });
+    ok(child.wait_with_output().unwrap());
+    writer.join().unwrap();
+    let messages = history_json(dir.path(), url, "u1", "s1");
+    assert_eq!(messages.len(), 2);
+    for m in &messages {
+        assert!(m["content"][0]["text"].as_str().unwrap() == big, "not byte-exact");
+    }
+}
+
+#[test]
+fn a_reader_that_goes_away_makes_no_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:///pipe.db";
+    let big = "x".repeat(1024 * 1024);
+    let path = dir.path().join("big.txt");
+    std::fs::write(&path, &big).unwrap();
+    ok(run(
+        cli(dir.path(), url),
+        &[
+            "history",
+            "append",
+            "--user",
+            "u1",
+            "--session",
+            "s1",
+            "--role",
+            "user",
+            "--text-file",
+            path.to_str().unwrap(),
+        ],
+    ));
+    let mut child = cli(dir.path(), url)
+        .args(["history", "show", "--user", "u1", "--session", "s1", "--json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap(); // like `| head -c1`
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.lines().count() == 1 && !stderr.contains("panicked"), "{stderr}");
+}

@@ -18,7 +18,7 @@ pub async fn open_backend(url: &DbUrl) -> Result<Arc<dyn Backend>> {
             Ok(Arc::new(SqliteBackend::open(path)?))
         }
         DbUrl::Jsonl(_) | DbUrl::Postgres(_) | DbUrl::Mysql(_) => Err(Error::Invalid(format!(
-            "{url:?}: this build stores sessions in SQLite (sqlite:///FILE) or memory (memory://) only"
+            "{url}: this build stores sessions in SQLite (sqlite:///FILE) or memory (memory://) only"
         ))),
     }
 }

@@ -19,7 +19,62 @@ use crate::storage::{ColumnType, Filter, TableSchema, Value};
 /// assert_eq!(f, Filter::and([Filter::eq("user_id", "alice"), Filter::gt("version", 2i64)]));
 /// ```
 pub fn parse_filter(expr: &str, table: &TableSchema) -> Result<Filter, Error> {
-    parse_expr(expr.trim(), table).map_err(|why| Error::Invalid(format!("bad filter {expr:?}: {why}")))
+    let shown = || {
+        let head: String = expr.chars().take(60).collect();
+        if head.len() < expr.len() { format!("{head:?}…") } else { format!("{head:?}") }
+    };
+    let filter =
+        parse_expr(expr.trim(), table).map_err(|why| Error::Invalid(format!("bad filter {}: {why}", shown())))?;
+    check_terms(&filter)?;
+    Ok(filter)
+}
+
+/// The most conditions (`FIELD.OP.VALUE` terms) one query's filters may hold
+/// together: SQL engines bound the size of a `WHERE` expression, and a query
+/// over that is bad input rather than a storage failure.
+pub const MAX_FILTER_TERMS: usize = 256;
+
+/// Parses every expression and ANDs them (`Filter::All` for none), refusing
+/// more than [`MAX_FILTER_TERMS`] conditions in all.
+///
+/// ```
+/// # use nexau_session::storage::{Column, ColumnType, Filter, TableSchema};
+/// # let table = TableSchema { name: "t".into(), primary_key: vec!["user_id".into()], indexes: vec![],
+/// #   columns: vec![Column { name: "user_id".into(), ty: ColumnType::Text, nullable: false }] };
+/// use nexau_session::{parse_filters, MAX_FILTER_TERMS};
+/// assert_eq!(parse_filters::<&str>(&[], &table).unwrap(), Filter::All);
+/// let many = vec!["user_id.eq.a"; MAX_FILTER_TERMS + 1];
+/// assert!(parse_filters(&many, &table).unwrap_err().to_string().contains("conditions"));
+/// ```
+pub fn parse_filters<S: AsRef<str>>(exprs: &[S], table: &TableSchema) -> Result<Filter, Error> {
+    if exprs.len() > MAX_FILTER_TERMS {
+        return Err(too_many(exprs.len()));
+    }
+    let parts = exprs.iter().map(|e| parse_filter(e.as_ref(), table)).collect::<Result<Vec<_>, _>>()?;
+    let filter = if parts.is_empty() { Filter::All } else { Filter::And(parts) };
+    check_terms(&filter)?;
+    Ok(filter)
+}
+
+fn check_terms(filter: &Filter) -> Result<(), Error> {
+    match terms(filter) {
+        n if n > MAX_FILTER_TERMS => Err(too_many(n)),
+        _ => Ok(()),
+    }
+}
+
+fn too_many(n: usize) -> Error {
+    Error::Invalid(format!("the filters hold {n} conditions; at most {MAX_FILTER_TERMS} are accepted"))
+}
+
+/// The conditions in `filter`.
+fn terms(filter: &Filter) -> usize {
+    match filter {
+        Filter::All => 0,
+        Filter::Cmp { .. } | Filter::In { .. } | Filter::IsNull(_) => 1,
+        Filter::And(parts) | Filter::Or(parts) => parts.iter().map(terms).sum(),
+        Filter::Not(inner) => terms(inner),
+    }
 }
 
 fn parse_expr(expr: &str, table: &TableSchema) -> Result<Filter, String> {
@@ -186,5 +241,16 @@ mod tests {
             let e = parse_filter(bad, &t).unwrap_err().to_string();
             assert!(e.starts_with("bad filter") && !e.contains('\n'), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn bounds_the_number_of_conditions() {
+        let t = table();
+        let one = "user_id.eq.a";
+        assert!(parse_filters(&vec![one; MAX_FILTER_TERMS], &t).is_ok());
+        assert!(parse_filters(&vec![one; MAX_FILTER_TERMS + 1], &t).is_err());
+        let wide = format!("and=({})", vec![one; MAX_FILTER_TERMS + 1].join(","));
+        let e = parse_filter(&wide, &t).unwrap_err().to_string();
+        assert!(e.contains("at most") && !e.contains('\n'), "{e}");
     }
 }

@@ -27,7 +27,7 @@ mod backends;
 pub mod bench;
 mod chat_model;
 mod clock;
-mod db_url;
+pub mod db_url;
 mod engine;
 mod error;
 mod filter_dsl;
@@ -47,7 +47,7 @@ pub use engine::{
     HistoryAction, Record, RowReader, RunStatus, SessionModel, WriteOptions,
 };
 pub use error::{Error, LockHolder, Result};
-pub use filter_dsl::parse_filter;
+pub use filter_dsl::{MAX_FILTER_TERMS, parse_filter, parse_filters};
 pub use manager::{BusyPolicy, SessionManager, SessionManagerBuilder};
 pub use message::{ContentBlock, Message, Role};
 pub use nexau_session_storage as storage;

@@ -10,7 +10,7 @@ use nexau_session::bench::{BenchOptions, run_bench};
 use nexau_session::runtime::COMPONENT_WASM;
 
 use super::exit;
-use super::output::print_json;
+use super::output::{print_json, say};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -25,7 +25,7 @@ pub struct BenchArgs {
     history_messages: u32,
     /// Backends to run on (repeatable): memory, sqlite.
     #[arg(long = "backend")]
-    backends: Vec<String>,
+    pub(super) backends: Vec<String>,
     /// One JSON document on stdout.
     #[arg(long)]
     json: bool,
@@ -51,13 +51,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
             "results": results,
         }))?;
     } else {
-        println!("component: {} bytes", COMPONENT_WASM.len());
-        println!("{:<8} {:<24} {:>6} {:>12} {:>12} {:>7}", "backend", "case", "iters", "guest", "native", "ratio");
+        say!("component: {} bytes", COMPONENT_WASM.len())?;
+        say!("{:<8} {:<24} {:>6} {:>12} {:>12} {:>7}", "backend", "case", "iters", "guest", "native", "ratio")?;
         for r in &results {
-            println!(
+            say!(
                 "{:<8} {:<24} {:>6} {:>9.1} µs {:>9.1} µs {:>6.2}x",
-                r.backend, r.case, r.iterations, r.guest_us, r.native_us, r.ratio
-            );
+                r.backend,
+                r.case,
+                r.iterations,
+                r.guest_us,
+                r.native_us,
+                r.ratio
+            )?;
         }
     }
     Ok(exit::OK)

@@ -6,22 +6,23 @@ use std::time::Duration;
 use clap::Args;
 use nexau_session::{Agent, BusyPolicy, Engine, OfflineModel, SessionManager};
 
+use super::output::say;
 use super::target::AgentArgs;
 use super::{exit, parse_duration};
 
 #[derive(Args)]
 pub struct ChatArgs {
     #[command(flatten)]
-    target: AgentArgs,
+    pub(super) target: AgentArgs,
     /// Wait up to this long for the agent's lock (default: fail at once with exit 3).
     #[arg(long, value_parser = parse_duration)]
-    wait: Option<Duration>,
+    pub(super) wait: Option<Duration>,
     /// The lock's TTL.
     #[arg(long, value_parser = parse_duration, default_value = "30s")]
-    ttl: Duration,
+    pub(super) ttl: Duration,
     /// The heartbeat interval (default: a third of the TTL).
     #[arg(long, value_parser = parse_duration)]
-    heartbeat: Option<Duration>,
+    pub(super) heartbeat: Option<Duration>,
     /// The user's message.
     message: String,
 }
@@ -40,6 +41,6 @@ pub async fn run(engine: Engine, args: ChatArgs) -> anyhow::Result<u8> {
     let mut agent =
         Agent::open(Arc::new(OfflineModel), &manager, &t.user, Some(&t.session), t.agent.as_deref(), "main").await?;
     let reply = agent.run(&args.message).await?;
-    println!("{reply}");
+    say!("{reply}")?;
     Ok(exit::OK)
 }

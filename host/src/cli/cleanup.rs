@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nexau_session::storage::{Filter, Value};
 use nexau_session::{Engine, SessionModel};
 
+use super::output::say;
 use super::{exit, parse_duration};
 
 #[derive(Args)]
@@ -18,10 +19,10 @@ pub struct CleanupArgs {
     older_than: Duration,
     /// Only this user's sessions.
     #[arg(long)]
-    user: Option<String>,
+    pub(super) user: Option<String>,
     /// Print what would be deleted; delete nothing.
     #[arg(long)]
-    dry_run: bool,
+    pub(super) dry_run: bool,
 }
 
 pub async fn run(engine: Engine, args: CleanupArgs) -> anyhow::Result<u8> {
@@ -33,13 +34,13 @@ pub async fn run(engine: Engine, args: CleanupArgs) -> anyhow::Result<u8> {
     let stale = engine.find_many::<SessionModel>(Filter::And(filter)).await?;
     if args.dry_run {
         for s in &stale {
-            println!("would delete {}\t{}\tupdated {}", s.user_id, s.session_id, s.updated_at);
+            say!("would delete {}\t{}\tupdated {}", s.user_id, s.session_id, s.updated_at)?;
         }
-        println!(
+        say!(
             "{} sessions older than {} (dry run: nothing deleted)",
             stale.len(),
             humantime::format_duration(args.older_than)
-        );
+        )?;
         return Ok(exit::OK);
     }
     let bar =
@@ -55,6 +56,6 @@ pub async fn run(engine: Engine, args: CleanupArgs) -> anyhow::Result<u8> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    println!("deleted {deleted} sessions older than {}", humantime::format_duration(args.older_than));
+    say!("deleted {deleted} sessions older than {}", humantime::format_duration(args.older_than))?;
     Ok(exit::OK)
 }

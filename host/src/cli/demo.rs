@@ -6,24 +6,26 @@
 use std::path::Path;
 
 use clap::Args;
+use nexau_session::db_url::redact;
 use nexau_session::{Agent, DbUrl, Engine, OfflineModel, SessionManager};
 
 use super::exit;
+use super::output::say;
 
 #[derive(Args)]
 pub struct DemoArgs {
     /// The user id to talk as.
     #[arg(long, default_value = "demo_user")]
-    user: String,
+    pub(super) user: String,
 }
 
 const SCRIPT: [&str; 3] = ["Hi, my name is Ada.", "What is my name?", "What did I say first?"];
 
 pub async fn run(db: &str, args: DemoArgs) -> anyhow::Result<u8> {
     let url = DbUrl::parse(db)?;
-    println!("nexau-session demo: {} turns, each on a freshly opened engine (like a new process)", SCRIPT.len());
-    println!("model: {}", OfflineModel::LABEL);
-    println!("database: {db}\n");
+    say!("nexau-session demo: {} turns, each on a freshly opened engine (like a new process)", SCRIPT.len())?;
+    say!("model: {}", OfflineModel::LABEL)?;
+    say!("database: {}\n", redact(db))?;
 
     // memory:// lives as long as its engine, so there the runs share one.
     let shared = match url {
@@ -41,11 +43,11 @@ pub async fn run(db: &str, args: DemoArgs) -> anyhow::Result<u8> {
         let remembered = agent.history().await?.len();
         let reply = agent.run(text).await?;
         if turn == 0 {
-            println!("session: {}\n", agent.session_id());
+            say!("session: {}\n", agent.session_id())?;
         }
-        println!("run {} (history loaded: {remembered} messages)", turn + 1);
-        println!("  user:      {text}");
-        println!("  assistant: {reply}\n");
+        say!("run {} (history loaded: {remembered} messages)", turn + 1)?;
+        say!("  user:      {text}")?;
+        say!("  assistant: {reply}\n")?;
         session_id = Some(agent.session_id().to_owned());
     }
 
@@ -59,17 +61,18 @@ pub async fn run(db: &str, args: DemoArgs) -> anyhow::Result<u8> {
         Some(a) => engine.load(&a.agent_ref(), None).await?.len(),
         None => 0,
     };
-    println!("stored: {stored} messages in session {session} of user {}", args.user);
+    say!("stored: {stored} messages in session {session} of user {}", args.user)?;
     match &url {
-        DbUrl::Sqlite(path) => println!("data:   SQLite file {}", absolute(path)),
-        DbUrl::Memory => println!("data:   process memory (gone when the demo exits)"),
-        other => println!("data:   {other:?}"),
+        DbUrl::Sqlite(path) => say!("data:   SQLite file {}", absolute(path))?,
+        DbUrl::Memory => say!("data:   process memory (gone when the demo exits)")?,
+        other => say!("data:   {other}")?,
     }
-    let db_flag = if db == "sqlite:///sessions.db" { String::new() } else { format!(" --db '{db}'") };
-    println!(
+    let db_flag = if db == "sqlite:///sessions.db" { String::new() } else { format!(" --db '{}'", redact(db)) };
+    say!(
         "see it: nexau-session{db_flag} history show --user {} --session {session}\n        nexau-session{db_flag} sessions list --user {} --json",
-        args.user, args.user
-    );
+        args.user,
+        args.user
+    )?;
     Ok(exit::OK)
 }
 

@@ -1,14 +1,14 @@
 //! `locks hold|show`.
 
-use std::io::Write;
 use std::time::Duration;
 
 use clap::Subcommand;
 use nexau_session::{BusyPolicy, Engine, Error, SessionManager};
 use serde::Serialize;
-use tokio::io::AsyncReadExt;
 
-use super::output::{ns_to_rfc3339, print_json};
+use super::output::{ns_to_rfc3339, print_json, say};
+use super::signals::Shutdown;
+use super::stdin;
 use super::target::AgentArgs;
 use super::{exit, parse_duration};
 
@@ -56,10 +56,15 @@ struct LockView {
     expires_at: String,
 }
 
-pub async fn run(engine: Engine, cmd: LocksCommand) -> anyhow::Result<u8> {
+pub async fn run(engine: Engine, cmd: LocksCommand, shutdown: &Shutdown) -> anyhow::Result<u8> {
     match cmd {
-        LocksCommand::Hold { target, ttl, heartbeat, wait } => hold(engine, target, ttl, heartbeat, wait).await,
+        LocksCommand::Hold { target, ttl, heartbeat, wait } => {
+            hold(engine, target, ttl, heartbeat, wait, shutdown).await
+        }
         LocksCommand::Show { user, session, json } => {
+            if engine.get_session(&user, &session).await?.is_none() {
+                return Err(Error::NotFound(format!("session {session} of user {user} does not exist")).into());
+            }
             let now = engine.clock().now_ns();
             let locks: Vec<LockView> = engine
                 .list_locks(&user, &session)
@@ -80,14 +85,14 @@ pub async fn run(engine: Engine, cmd: LocksCommand) -> anyhow::Result<u8> {
             if json {
                 print_json(&locks)?;
             } else if locks.is_empty() {
-                println!("no locks in session {session}");
+                say!("no locks in session {session}")?;
             } else {
                 for l in &locks {
                     match (&l.holder_id, l.held) {
                         (Some(h), true) => {
-                            println!("{}\theld by {h}\ttoken={}\tuntil {}", l.agent_id, l.token, l.expires_at)
+                            say!("{}\theld by {h}\ttoken={}\tuntil {}", l.agent_id, l.token, l.expires_at)?
                         }
-                        _ => println!("{}\tfree\ttoken={}", l.agent_id, l.token),
+                        _ => say!("{}\tfree\ttoken={}", l.agent_id, l.token)?,
                     }
                 }
             }
@@ -96,35 +101,44 @@ pub async fn run(engine: Engine, cmd: LocksCommand) -> anyhow::Result<u8> {
     }
 }
 
+/// Takes the lock, prints `token=N`, and keeps it until stdin closes or a
+/// signal asks to stop (release, exit 0), or until it is lost (exit 4 at once).
 async fn hold(
     engine: Engine,
     target: AgentArgs,
     ttl: Duration,
     heartbeat: Option<Duration>,
     wait: Option<Duration>,
+    shutdown: &Shutdown,
 ) -> anyhow::Result<u8> {
     let manager = SessionManager::builder(engine.clone())
         .lock_ttl(ttl)
         .heartbeat_interval(heartbeat.unwrap_or(ttl / 3))
         .on_busy(wait.map_or(BusyPolicy::Fail, BusyPolicy::Wait))
         .build()?;
-    let agent = target.ensure(&engine).await?;
-    let lock = manager.acquire(&agent, None).await?;
-    println!("token={}", lock.token());
-    std::io::stdout().flush()?;
-
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let stdin_closed = async {
-        let mut stdin = tokio::io::stdin();
-        let mut buf = [0u8; 256];
-        while matches!(stdin.read(&mut buf).await, Ok(n) if n > 0) {}
+    let taking = async {
+        let agent = target.ensure(&engine).await?;
+        anyhow::Ok(manager.acquire(&agent, None).await?)
     };
+    let lock = tokio::select! {
+        biased;
+        lock = taking => lock?,
+        _ = shutdown.requested().cancelled() => return Err(shutdown.interrupted().into()),
+    };
+    if let Err(e) = say!("token={}", lock.token()) {
+        // Nobody can learn the token: give the lock back rather than hold it blind.
+        let after = match lock.release().await {
+            Ok(()) => "the lock was released",
+            Err(_) => "the lock expires after its TTL",
+        };
+        return Err(anyhow::anyhow!("cannot write the token: {e}; {after}"));
+    }
+    let stdin_closed = stdin::closed();
     tokio::select! {
         _ = stdin_closed => {}
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+        _ = shutdown.requested().cancelled() => {}
         _ = lock.lost().cancelled() => {
-            return Err(Error::LockExpired(format!("the lock on {agent} was lost (token {})", lock.token())).into());
+            return Err(Error::LockExpired(format!("the lock on {} was lost (token {})", lock.agent(), lock.token())).into());
         }
     }
     lock.release().await?;

@@ -1,20 +1,29 @@
-//! The CLI contract of DESIGN.md: commands, flags, exit codes, JSON shapes.
+//! The command line: commands, flags, exit codes, JSON shapes.
 
 mod bench;
 mod chat;
+mod check;
 mod cleanup;
 mod demo;
+mod exit;
 mod history;
 mod locks;
 mod output;
+mod parse_error;
 mod sessions;
+mod signals;
+mod stdin;
 mod target;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use nexau_session::{Engine, Error};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use nexau_session::Engine;
+
+use output::report;
+use signals::Shutdown;
 
 /// Agent session management: sessions, history and run locks, with the
 /// session logic running as a WebAssembly component.
@@ -50,27 +59,24 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
-/// Exit codes of the CLI contract.
-pub mod exit {
-    /// Success.
-    pub const OK: u8 = 0;
-    /// Internal or storage error.
-    pub const INTERNAL: u8 = 1;
-    /// Bad input: nothing was written.
-    pub const BAD_INPUT: u8 = 2;
-    /// The lock is held by someone else.
-    pub const LOCK_HELD: u8 = 3;
-    /// The lock was lost while running.
-    pub const LOCK_LOST: u8 = 4;
-}
+impl Command {
+    /// Whether the command stores anything (then a lost output is exit 5).
+    fn writes(&self) -> bool {
+        match self {
+            Command::Sessions(c) => {
+                matches!(c, sessions::SessionsCommand::Create { .. } | sessions::SessionsCommand::Delete { .. })
+            }
+            Command::History(c) => matches!(c, history::HistoryCommand::Append { .. }),
+            Command::Locks(c) => matches!(c, locks::LocksCommand::Hold { .. }),
+            Command::Cleanup(a) => !a.dry_run,
+            Command::Bench(_) => false,
+            Command::Demo(_) | Command::Chat(_) => true,
+        }
+    }
 
-/// The exit code for an error.
-fn exit_code(e: &anyhow::Error) -> u8 {
-    match e.downcast_ref::<Error>() {
-        Some(Error::Invalid(_) | Error::NotFound(_) | Error::VersionConflict { .. }) => exit::BAD_INPUT,
-        Some(Error::LockHeld(_)) => exit::LOCK_HELD,
-        Some(Error::LockExpired(_)) => exit::LOCK_LOST,
-        _ => exit::INTERNAL,
+    /// Whether the command handles SIGTERM/SIGINT itself (`locks hold` releases and exits 0).
+    fn handles_signals(&self) -> bool {
+        matches!(self, Command::Locks(locks::LocksCommand::Hold { .. }))
     }
 }
 
@@ -79,14 +85,26 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{e} (write e.g. 30s, 5m, 1h, 500ms)"))
 }
 
+/// The process: signals first, then the arguments, then the command.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
         Err(e) => {
-            let code = if e.use_stderr() { exit::BAD_INPUT } else { exit::OK };
-            let _ = e.print();
-            return ExitCode::from(code);
+            report(&format!("error: cannot start the async runtime: {e}"));
+            return ExitCode::from(exit::INTERNAL);
         }
+    };
+    let shutdown = match runtime.block_on(async { Shutdown::install() }) {
+        Ok(s) => s,
+        Err(e) => {
+            report(&format!("error: cannot install the signal handlers: {e}"));
+            return ExitCode::from(exit::INTERNAL);
+        }
+    };
+    let colour = std::io::stderr().is_terminal();
+    let cli = match parse_args(colour) {
+        Ok(cli) => cli,
+        Err(code) => return ExitCode::from(code),
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -94,22 +112,36 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .init();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(exit::INTERNAL);
-        }
-    };
-    match runtime.block_on(run(cli)) {
+    let writes = cli.command.writes();
+    let outcome = runtime.block_on(run(cli, shutdown));
+    // Nothing left running may keep the process alive past its answer.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let line = format!("{e:#}").replace('\n', " ");
-            eprintln!("error: {line}");
-            ExitCode::from(exit_code(&e))
+            let (code, line) = exit::explain(&e, writes);
+            report(&line);
+            ExitCode::from(code)
         }
     }
+}
+
+/// The arguments, or the exit code after clap's answer: `--help` and
+/// `--version` print as usual (exit 0); a usage error is one line on stderr (exit 2).
+fn parse_args(colour: bool) -> Result<Cli, u8> {
+    let choice = if colour { clap::ColorChoice::Auto } else { clap::ColorChoice::Never };
+    let parsed = Cli::command().color(choice).try_get_matches().and_then(|m| Cli::from_arg_matches(&m));
+    parsed.map_err(|e| {
+        if e.use_stderr() {
+            report(&parse_error::one_line(&e));
+            exit::BAD_INPUT
+        } else {
+            let _ = e.print();
+            exit::OK
+        }
+    })
 }
 
 /// Opens the engine for `--db` and sets up the models.
@@ -119,13 +151,34 @@ async fn open(db: &str) -> anyhow::Result<Engine> {
     Ok(engine)
 }
 
-async fn run(cli: Cli) -> anyhow::Result<u8> {
+async fn run(mut cli: Cli, shutdown: Shutdown) -> anyhow::Result<u8> {
+    let handles_signals = cli.command.handles_signals();
+    let interrupted = {
+        let work = async {
+            check::command(&cli.db, &mut cli.command).await?;
+            dispatch(cli, &shutdown).await
+        };
+        if handles_signals {
+            return work.await;
+        }
+        tokio::select! {
+            biased;
+            r = work => return r,
+            _ = shutdown.requested().cancelled() => shutdown.interrupted(),
+        }
+    };
+    // The dropped command may have left a lock to release in the background: a moment for that.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    Err(interrupted.into())
+}
+
+async fn dispatch(cli: Cli, shutdown: &Shutdown) -> anyhow::Result<u8> {
     match cli.command {
         Command::Demo(args) => demo::run(&cli.db, args).await,
         Command::Chat(args) => chat::run(open(&cli.db).await?, args).await,
         Command::Sessions(cmd) => sessions::run(open(&cli.db).await?, cmd).await,
         Command::History(cmd) => history::run(open(&cli.db).await?, cmd).await,
-        Command::Locks(cmd) => locks::run(open(&cli.db).await?, cmd).await,
+        Command::Locks(cmd) => locks::run(open(&cli.db).await?, cmd, shutdown).await,
         Command::Cleanup(args) => cleanup::run(open(&cli.db).await?, args).await,
         Command::Bench(args) => bench::run(args).await,
     }

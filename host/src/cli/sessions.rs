@@ -1,12 +1,12 @@
 //! `sessions create|list|show|delete`.
 
 use clap::Subcommand;
-use nexau_session::storage::{Filter, Order};
-use nexau_session::{Engine, Error, SessionQuery, parse_filter};
+use nexau_session::storage::Order;
+use nexau_session::{Engine, Error, SessionQuery, parse_filters};
 use serde::Serialize;
 
 use super::exit;
-use super::output::{ns_to_rfc3339, print_json};
+use super::output::{ns_to_rfc3339, print_json, say};
 
 #[derive(Subcommand)]
 pub enum SessionsCommand {
@@ -67,14 +67,13 @@ pub async fn run(engine: Engine, cmd: SessionsCommand) -> anyhow::Result<u8> {
     match cmd {
         SessionsCommand::Create { user, session } => {
             let s = engine.get_or_create_session(&user, session.as_deref()).await?;
-            println!("{}", s.session_id);
+            say!("{}", s.session_id)?;
         }
         SessionsCommand::List { user, filter, order_by, limit, offset, json } => {
             let table = engine.table_schema("sessions")?;
-            let filters = filter.iter().map(|f| parse_filter(f, &table)).collect::<Result<Vec<_>, _>>()?;
             let query = SessionQuery {
                 user_id: user,
-                filter: if filters.is_empty() { Filter::All } else { Filter::And(filters) },
+                filter: parse_filters(&filter, &table)?,
                 order_by: order_by.iter().map(|o| Order::parse(o)).collect(),
                 limit,
                 offset,
@@ -84,7 +83,7 @@ pub async fn run(engine: Engine, cmd: SessionsCommand) -> anyhow::Result<u8> {
                 print_json(&sessions)?;
             } else {
                 for s in &sessions {
-                    println!("{}\t{}\tcreated {}\tupdated {}", s.user_id, s.session_id, s.created_at, s.updated_at);
+                    say!("{}\t{}\tcreated {}\tupdated {}", s.user_id, s.session_id, s.created_at, s.updated_at)?;
                 }
             }
         }
@@ -111,26 +110,26 @@ pub async fn run(engine: Engine, cmd: SessionsCommand) -> anyhow::Result<u8> {
                 let locks = locks.iter().map(|(a, l)| Lock { agent_id: a, lease: l }).collect();
                 print_json(&Shown { session: &s, agents: &agents, locks })?;
             } else {
-                println!("user:       {}", s.user_id);
-                println!("session:    {}", s.session_id);
-                println!("created:    {}", s.created_at);
-                println!("updated:    {}", s.updated_at);
-                println!("version:    {}", s.version);
-                println!("context:    {}", s.context);
-                println!("storage:    {}", s.storage);
+                say!("user:       {}", s.user_id)?;
+                say!("session:    {}", s.session_id)?;
+                say!("created:    {}", s.created_at)?;
+                say!("updated:    {}", s.updated_at)?;
+                say!("version:    {}", s.version)?;
+                say!("context:    {}", s.context)?;
+                say!("storage:    {}", s.storage)?;
                 for a in &agents {
                     let root = if a.is_root { " (root)" } else { "" };
-                    println!("agent:      {} {}{root}, last updated {}", a.agent_id, a.agent_name, a.last_updated);
+                    say!("agent:      {} {}{root}, last updated {}", a.agent_id, a.agent_name, a.last_updated)?;
                 }
                 let now = engine.clock().now_ns();
                 for (agent, l) in &locks {
                     match &l.holder_id {
-                        Some(h) if l.is_held_at(now) => println!(
+                        Some(h) if l.is_held_at(now) => say!(
                             "lock:       {agent} held by {h} (token {}) until {}",
                             l.token,
                             ns_to_rfc3339(l.expires_at_ns)
-                        ),
-                        _ => println!("lock:       {agent} free (last token {})", l.token),
+                        )?,
+                        _ => say!("lock:       {agent} free (last token {})", l.token)?,
                     }
                 }
             }
@@ -139,7 +138,7 @@ pub async fn run(engine: Engine, cmd: SessionsCommand) -> anyhow::Result<u8> {
             if !engine.delete_session(&user, &session).await? {
                 return Err(Error::NotFound(format!("session {session} of user {user} does not exist")).into());
             }
-            println!("deleted {session}");
+            say!("deleted {session}")?;
         }
     }
     Ok(exit::OK)
