@@ -3,8 +3,8 @@
 use crate::error::{Res, invalid};
 use crate::prelude::*;
 
-pub use nexau_session_ids::is_valid_id;
 use nexau_session_ids::ID_RULE;
+pub use nexau_session_ids::is_valid_id;
 
 /// Checks the id named `field`; the error names the field.
 #[inline(never)]
