@@ -16,6 +16,7 @@
 //! | `memory.rs` | [`MemoryBackend`] (`memory://`) |
 //! | `sql.rs` | [`sql::Dialect`]: filters and writes compiled to SQL + parameters |
 //! | `sqlite.rs` | [`SqliteBackend`] (`sqlite://`) |
+//! | `timestamp.rs` | [`Timestamp`]: instants, range-checked |
 
 #![warn(missing_docs)]
 
@@ -27,6 +28,7 @@ mod model;
 mod registry;
 pub mod sql;
 mod sqlite;
+mod timestamp;
 pub mod validate;
 
 pub use backend::Backend;
@@ -36,4 +38,5 @@ pub use memory::MemoryBackend;
 pub use model::*;
 pub use registry::SchemaRegistry;
 pub use sqlite::SqliteBackend;
+pub use timestamp::{TIMESTAMP_RANGE, Timestamp, TimestampError};
 pub use validate::{SCOPE_COLUMN, canonical_timestamp};

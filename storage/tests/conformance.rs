@@ -518,6 +518,13 @@ mod cases {
         let now = std::time::SystemTime::now();
         s.update("items", Filter::eq("id", 1i64), vec![("at".into(), Value::from(now))]).await.unwrap();
         assert_eq!(find_ids(&s, "items", Filter::eq("at", Value::from(now))).await, vec![1]);
+        // Offsets are converted to UTC; times outside the supported range are refused.
+        s.insert("items", at(5, "2026-01-01T05:30:00+05:30")).await.unwrap();
+        assert_eq!(find_ids(&s, "items", Filter::eq("at", "2025-12-31T19:00:00-05:00")).await, vec![5]);
+        for out_of_range in ["2300-01-01T00:00:00Z", "1969-07-20T20:17:00Z"] {
+            let r = s.insert("items", at(6, out_of_range)).await;
+            assert!(matches!(&r, Err(StorageError::Invalid(m)) if m.contains("supported time range")), "{r:?}");
+        }
     }
 }
 
