@@ -1,5 +1,5 @@
 //! Through the real binary: the supported time range (`NEXAU_SESSION_NOW`,
-//! `cleanup` cutoffs).
+//! `cleanup` cutoffs) and the refusal to recreate a dropped table.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -75,4 +75,30 @@ fn cleanup_cutoffs_before_1970_delete_nothing_and_later_ones_work() {
     let out = ok(cli(dir.path(), later, &["cleanup", "--older-than", "30d"]));
     assert!(out.contains("deleted 1 sessions"), "{out}");
     assert!(sessions(dir.path(), later).is_empty());
+}
+
+#[test]
+fn a_dropped_table_is_refused_not_recreated_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = "2026-06-01T00:00:00Z";
+    let append = ["history", "append", "--user", "u", "--session", "s", "--role", "user", "--text", "hello"];
+    ok(cli(dir.path(), now, &append));
+    let db = dir.path().join("s.db");
+    rusqlite::Connection::open(&db).unwrap().execute_batch("DROP TABLE sessions").unwrap();
+    let (code, stderr) = failed(cli(dir.path(), now, &["sessions", "list"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("table `sessions` was created in this store before but is missing now (dropped?)"),
+        "{stderr}"
+    );
+    let tables: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sessions'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 0, "not recreated");
+    let actions: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM agent_run_actions", [], |r| r.get(0))
+        .unwrap();
+    assert!(actions > 0, "the history is still there to restore against");
 }

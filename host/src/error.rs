@@ -75,7 +75,7 @@ impl From<StorageError> for Error {
             StorageError::Invalid(m) => Error::Invalid(m),
             StorageError::DuplicateKey(m) => Error::Conflict(format!("duplicate key: {m}")),
             StorageError::Conflict(i) => Error::Conflict(format!("batch op {i} did not match")),
-            StorageError::Backend(m) => Error::Storage(m),
+            StorageError::SchemaMismatch(m) | StorageError::Backend(m) => Error::Storage(m),
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use crate::{Column, ColumnType, Filter, Order, RowSet, StorageError, TableSchema, Timestamp, Value};
+use crate::{Column, ColumnType, Filter, Order, RowSet, SCHEMA_TABLE, StorageError, TableSchema, Timestamp, Value};
 
 /// The column the checked store adds to every table to hold the scope (tenant).
 /// Declared schemas may not use this name.
@@ -48,6 +48,11 @@ pub fn check_identifier(what: &str, name: &str) -> Result<(), StorageError> {
 pub fn check_schema(schema: &TableSchema) -> Result<(), StorageError> {
     let t = &schema.name;
     check_identifier("table", t)?;
+    if t == SCHEMA_TABLE {
+        return Err(invalid(format!(
+            "table name `{SCHEMA_TABLE}` is reserved (the storage records there which tables it created)"
+        )));
+    }
     if schema.columns.is_empty() {
         return Err(invalid(format!("table `{t}` declares no columns")));
     }
@@ -372,6 +377,9 @@ mod tests {
         assert!(check_schema(&schema()).is_ok());
         let mut s = schema();
         s.columns.push(Column { name: "scope".into(), ty: ColumnType::Text, nullable: true });
+        assert!(matches!(check_schema(&s), Err(StorageError::Invalid(m)) if m.contains("reserved")));
+        let mut s = schema();
+        s.name = SCHEMA_TABLE.into();
         assert!(matches!(check_schema(&s), Err(StorageError::Invalid(m)) if m.contains("reserved")));
         let mut s = schema();
         s.primary_key = vec!["nope".into()];
