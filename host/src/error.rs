@@ -1,8 +1,6 @@
 //! The library's error type.
 
-use std::time::SystemTime;
-
-use nexau_session_storage::StorageError;
+use nexau_session_storage::{StorageError, Timestamp, TimestampError};
 
 /// Who holds a lock, as reported by [`Error::LockHeld`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,10 +16,9 @@ pub struct LockHolder {
 }
 
 impl LockHolder {
-    /// The expiry as RFC 3339 text.
+    /// The expiry as RFC 3339 text (milliseconds).
     pub fn expires_at_rfc3339(&self) -> String {
-        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(self.expires_at_ns.max(0) as u64);
-        humantime::format_rfc3339_millis(t).to_string()
+        Timestamp::from_ns_saturating(self.expires_at_ns).to_rfc3339_millis()
     }
 }
 
@@ -78,8 +75,15 @@ impl From<StorageError> for Error {
             StorageError::Invalid(m) => Error::Invalid(m),
             StorageError::DuplicateKey(m) => Error::Conflict(format!("duplicate key: {m}")),
             StorageError::Conflict(i) => Error::Conflict(format!("batch op {i} did not match")),
-            StorageError::Backend(m) => Error::Storage(m),
+            StorageError::SchemaMismatch(m) | StorageError::Backend(m) => Error::Storage(m),
         }
+    }
+}
+
+/// A time that is malformed or outside the supported range is bad input.
+impl From<TimestampError> for Error {
+    fn from(e: TimestampError) -> Self {
+        Error::Invalid(e.to_string())
     }
 }
 

@@ -174,8 +174,8 @@ fn typed_value(text: &str, ty: ColumnType, field: &str) -> Result<Value, String>
         ColumnType::Float => Value::Float(text.parse().map_err(|_| bad("a number"))?),
         ColumnType::Bool => Value::Bool(text.parse().map_err(|_| bad("true or false"))?),
         ColumnType::Timestamp => {
-            humantime::parse_rfc3339_weak(text).map_err(|_| bad("a timestamp (RFC 3339)"))?;
-            Value::Timestamp(text.to_owned())
+            let t = crate::storage::Timestamp::parse_rfc3339(text).map_err(|e| format!("{field}: {e}"))?;
+            Value::from(t)
         }
         ColumnType::Text | ColumnType::Json => Value::Text(text.to_owned()),
         ColumnType::Bytes => return Err(format!("{field} holds bytes and cannot be filtered on")),
@@ -207,8 +207,15 @@ mod tests {
         let t = table();
         assert_eq!(
             parse_filter("updated_at.lt.2026-01-01T00:00:00Z", &t).unwrap(),
-            Filter::lt("updated_at", Value::Timestamp("2026-01-01T00:00:00Z".into()))
+            Filter::lt("updated_at", Value::Timestamp("2026-01-01T00:00:00.000000Z".into()))
         );
+        assert_eq!(
+            parse_filter("updated_at.lt.2026-01-01T05:00:00+05:00", &t).unwrap(),
+            parse_filter("updated_at.lt.2026-01-01T00:00:00Z", &t).unwrap(),
+            "an offset is converted to UTC"
+        );
+        let e = parse_filter("updated_at.lt.2300-01-01T00:00:00Z", &t).unwrap_err().to_string();
+        assert!(e.contains("2262-04-11T23:47:16") && !e.contains('\n'), "{e}");
         assert_eq!(
             parse_filter("and=(user_id.eq.alice,or=(version.gt.2,root_agent_id.is.null))", &t).unwrap(),
             Filter::and([

@@ -51,5 +51,6 @@ pub use filter_dsl::{MAX_FILTER_TERMS, parse_filter, parse_filters};
 pub use manager::{BusyPolicy, SessionManager, SessionManagerBuilder};
 pub use message::{ContentBlock, Message, Role};
 pub use nexau_session_storage as storage;
+pub use nexau_session_storage::{TIMESTAMP_RANGE, Timestamp, TimestampError};
 pub use run_lock::RunLock;
 pub use session::{AgentInfo, AgentRef, Lease, Receipt, Session, SessionQuery, SessionUpdate};

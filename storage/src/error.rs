@@ -15,6 +15,11 @@ pub enum StorageError {
     /// The request is wrong (unknown column, wrong value type, bad identifier).
     #[error("invalid storage request: {0}")]
     Invalid(String),
+    /// The tables the backend holds do not match the declared schemas in a
+    /// way `setup_models` refuses to repair (a table it created is gone, a
+    /// column's type changed, a NOT NULL column is missing). Nothing was changed.
+    #[error("{0}")]
+    SchemaMismatch(String),
     /// The backend failed (I/O, connection, corrupt data).
     #[error("storage backend error: {0}")]
     Backend(String),

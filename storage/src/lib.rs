@@ -16,6 +16,8 @@
 //! | `memory.rs` | [`MemoryBackend`] (`memory://`) |
 //! | `sql.rs` | [`sql::Dialect`]: filters and writes compiled to SQL + parameters |
 //! | `sqlite.rs` | [`SqliteBackend`] (`sqlite://`) |
+//! | `schema_sync.rs` | what `setup_models` does to tables a backend already holds |
+//! | `timestamp.rs` | [`Timestamp`]: instants, range-checked |
 
 #![warn(missing_docs)]
 
@@ -25,8 +27,10 @@ mod error;
 mod memory;
 mod model;
 mod registry;
+mod schema_sync;
 pub mod sql;
 mod sqlite;
+mod timestamp;
 pub mod validate;
 
 pub use backend::Backend;
@@ -35,5 +39,7 @@ pub use error::StorageError;
 pub use memory::MemoryBackend;
 pub use model::*;
 pub use registry::SchemaRegistry;
+pub use schema_sync::SCHEMA_TABLE;
 pub use sqlite::SqliteBackend;
+pub use timestamp::{TIMESTAMP_RANGE, Timestamp, TimestampError};
 pub use validate::{SCOPE_COLUMN, canonical_timestamp};

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::{Backend, CmpOp, Filter, Query, RowSet, StorageError, TableSchema, Value, WriteOp};
+use crate::schema_sync::{self, Plan, StoredColumn};
+use crate::{Backend, CmpOp, Filter, Query, RowSet, StorageError, TableSchema, Timestamp, Value, WriteOp};
 
 /// A backend that keeps every table in process memory (`memory://`); the data
 /// is gone when the value is dropped.
@@ -17,6 +18,8 @@ use crate::{Backend, CmpOp, Filter, Query, RowSet, StorageError, TableSchema, Va
 /// undo log and rolled back on any error, so a failed `apply` leaves nothing
 /// behind. Filters follow SQL semantics (a comparison with NULL is unknown,
 /// and so is its negation), so results agree with the SQL backends.
+/// `setup_models` follows the same rules as on SQL backends: it remembers the
+/// tables it created and adds declared nullable columns to existing tables.
 ///
 /// ```
 /// use nexau_session_storage::{Backend, MemoryBackend};
@@ -26,6 +29,9 @@ use crate::{Backend, CmpOp, Filter, Query, RowSet, StorageError, TableSchema, Va
 #[derive(Debug, Default)]
 pub struct MemoryBackend {
     state: Mutex<HashMap<String, Table>>,
+    /// The tables `setup_models` created, and when (the SQL backends keep this
+    /// in `nexau_schema`). Locked only while `state` is.
+    created: Mutex<BTreeMap<String, Timestamp>>,
 }
 
 impl MemoryBackend {
@@ -198,6 +204,36 @@ impl Table {
             out[position(&self.schema, c)?] = v.clone();
         }
         Ok(out)
+    }
+
+    /// The table re-laid for `declared` (existing rows get NULL in columns
+    /// they lack; stored columns no longer declared stay, after the declared ones).
+    fn extended(&self, declared: &TableSchema) -> Result<Table, StorageError> {
+        let mut schema = declared.clone();
+        for c in &self.schema.columns {
+            if schema.column(&c.name).is_none() {
+                schema.columns.push(c.clone());
+            }
+        }
+        let from: Vec<Option<usize>> =
+            schema.columns.iter().map(|c| self.schema.columns.iter().position(|o| o.name == c.name)).collect();
+        let mut t = Table::new(&schema)?;
+        for (&id, row) in &self.rows {
+            let row: Vec<Value> = from.iter().map(|p| p.map_or(Value::Null, |i| row[i].clone())).collect();
+            t.check_unique(&row, None)?;
+            t.put(id, row);
+        }
+        t.next_id = self.next_id;
+        Ok(t)
+    }
+
+    /// The columns as `schema_sync` compares them.
+    fn stored_columns(&self) -> Vec<StoredColumn> {
+        self.schema
+            .columns
+            .iter()
+            .map(|c| StoredColumn { name: c.name.clone(), ty: c.ty.to_string(), not_null: !c.nullable })
+            .collect()
     }
 
     fn matching(&self, filter: &Compiled) -> Vec<u64> {
@@ -422,10 +458,27 @@ impl Backend for MemoryBackend {
     }
 
     async fn setup_models(&self, schemas: &[TableSchema]) -> Result<(), StorageError> {
-        let new = schemas.iter().map(Table::new).collect::<Result<Vec<_>, _>>()?;
         let mut tables = self.lock();
-        for t in new {
-            tables.entry(t.schema.name.clone()).or_insert(t);
+        let mut created = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        // Everything is decided and built first, so a refusal changes nothing.
+        let mut built = Vec::new();
+        for s in schemas {
+            let stored = tables.get(&s.name).map(Table::stored_columns);
+            match schema_sync::plan(s, created.contains_key(&s.name), stored.as_deref(), |ty| ty.to_string())? {
+                Plan::Create => built.push(Table::new(s)?),
+                Plan::AddColumns(columns) if columns.is_empty() => {}
+                Plan::AddColumns(_) => {
+                    let old = table(&tables, &s.name)?;
+                    built.push(old.extended(s)?);
+                }
+            }
+        }
+        for t in built {
+            tables.insert(t.schema.name.clone(), t);
+        }
+        let now = Timestamp::now();
+        for s in schemas {
+            created.entry(s.name.clone()).or_insert(now);
         }
         Ok(())
     }
@@ -453,8 +506,17 @@ impl Backend for MemoryBackend {
         }
         let offset = usize::try_from(query.offset.unwrap_or(0)).unwrap_or(usize::MAX);
         let limit = usize::try_from(query.limit.unwrap_or(u64::MAX)).unwrap_or(usize::MAX);
-        let rows = rows.into_iter().skip(offset).take(limit).cloned().collect();
-        Ok(RowSet { columns: t.schema.columns.iter().map(|c| c.name.clone()).collect(), rows })
+        let rows = rows.into_iter().skip(offset).take(limit);
+        // Rows come back with the columns of `schema`, in its order, as from
+        // SQL (the table may hold more: one added by a newer declaration).
+        let columns: Vec<String> = schema.columns.iter().map(|c| c.name.clone()).collect();
+        let rows = if t.schema.columns.iter().map(|c| &c.name).eq(columns.iter()) {
+            rows.cloned().collect()
+        } else {
+            let at = columns.iter().map(|c| position(&t.schema, c)).collect::<Result<Vec<_>, _>>()?;
+            rows.map(|r| at.iter().map(|&i| r[i].clone()).collect()).collect()
+        };
+        Ok(RowSet { columns, rows })
     }
 
     async fn count(&self, schema: &TableSchema, filter: &Filter) -> Result<u64, StorageError> {

@@ -74,9 +74,21 @@ impl From<f64> for Value {
         Value::Float(f)
     }
 }
+impl From<crate::Timestamp> for Value {
+    fn from(t: crate::Timestamp) -> Self {
+        Value::Timestamp(t.to_rfc3339_micros())
+    }
+}
+/// A time within [`TIMESTAMP_RANGE`](crate::TIMESTAMP_RANGE) becomes a
+/// timestamp value; one outside it becomes text that the checked store
+/// refuses for a timestamp column with an error naming the range.
 impl From<std::time::SystemTime> for Value {
     fn from(t: std::time::SystemTime) -> Self {
-        Value::Timestamp(humantime::format_rfc3339_micros(t).to_string())
+        match crate::Timestamp::from_system_time(t) {
+            Ok(t) => Value::from(t),
+            Err(crate::TimestampError::OutOfRange { what }) => Value::Text(what),
+            Err(e) => Value::Text(e.to_string()),
+        }
     }
 }
 

@@ -14,7 +14,7 @@
 //! assert_eq!(params.len(), 1);
 //! ```
 
-use crate::{CmpOp, ColumnType, Filter, Index, Query, TableSchema, Value};
+use crate::{CmpOp, Column, ColumnType, Filter, Index, Query, TableSchema, Value};
 
 /// How bound parameters are written in SQL text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,8 @@ pub struct Dialect {
     pub lock_checked_rows: bool,
 }
 
-fn sqlite_type(ty: ColumnType) -> &'static str {
+/// The SQLite type of a column type (also how SQLite reports it back).
+pub fn sqlite_type(ty: ColumnType) -> &'static str {
     match ty {
         ColumnType::Bool | ColumnType::Int => "INTEGER",
         ColumnType::Float => "REAL",
@@ -162,6 +163,24 @@ impl Dialect {
             parts.push(format!("PRIMARY KEY ({})", self.quoted_list(&schema.primary_key)));
         }
         format!("CREATE TABLE IF NOT EXISTS {} ({})", self.quote_ident(&schema.name), parts.join(", "))
+    }
+
+    /// `ALTER TABLE … ADD COLUMN` for a nullable `column` (a NOT NULL column
+    /// cannot be added to a table with rows without a default).
+    ///
+    /// ```
+    /// use nexau_session_storage::{sql::Dialect, Column, ColumnType};
+    /// let c = Column { name: "note".into(), ty: ColumnType::Text, nullable: true };
+    /// assert_eq!(Dialect::SQLITE.add_column("t", &c), r#"ALTER TABLE "t" ADD COLUMN "note" TEXT"#);
+    /// ```
+    pub fn add_column(&self, table: &str, column: &Column) -> String {
+        let null = if column.nullable { "" } else { " NOT NULL" };
+        format!(
+            "ALTER TABLE {} ADD COLUMN {} {}{null}",
+            self.quote_ident(table),
+            self.quote_ident(&column.name),
+            (self.column_type)(column.ty)
+        )
     }
 
     /// The database-wide name of index `index` of `table`.

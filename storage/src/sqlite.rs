@@ -6,6 +6,7 @@
 //! this process; plus a small pool of reader connections used through
 //! `tokio::task::spawn_blocking` (WAL lets them read while the writer writes).
 
+use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
@@ -16,8 +17,11 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags, ToSql, TransactionBehavior};
 use tokio::sync::{Semaphore, oneshot};
 
-use crate::sql::{Dialect, Statement};
-use crate::{Backend, ColumnType, Filter, Query, RowSet, StorageError, TableSchema, Value, WriteOp};
+use crate::schema_sync::{self, Plan, StoredColumn, schema_table};
+use crate::sql::{Dialect, Statement, sqlite_type};
+use crate::{
+    Backend, ColumnType, Filter, Query, RowSet, SCHEMA_TABLE, StorageError, TableSchema, Timestamp, Value, WriteOp,
+};
 
 /// How long a connection waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -208,12 +212,52 @@ fn run_batch(conn: &mut Connection, ops: &[WriteOp]) -> Result<Vec<u64>, Storage
     Ok(counts)
 }
 
+/// The columns of `table` as SQLite stores them; `None` when there is no such table.
+fn stored_columns(conn: &Connection, table: &str) -> Result<Option<Vec<StoredColumn>>, StorageError> {
+    let mut stmt = conn
+        .prepare_cached(r#"SELECT "name", "type", "notnull" FROM pragma_table_info(?1)"#)
+        .map_err(|e| map_err(e, table))?;
+    let columns = stmt
+        .query_map([table], |r| Ok(StoredColumn { name: r.get(0)?, ty: r.get(1)?, not_null: r.get::<_, i64>(2)? != 0 }))
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| map_err(e, table))?;
+    Ok(if columns.is_empty() { None } else { Some(columns) })
+}
+
+/// The tables this database records having created.
+fn recorded_tables(conn: &Connection) -> Result<HashSet<String>, StorageError> {
+    let sql = format!("SELECT {} FROM {}", DIALECT.quote_ident("table_name"), DIALECT.quote_ident(SCHEMA_TABLE));
+    let mut stmt = conn.prepare(&sql).map_err(|e| map_err(e, SCHEMA_TABLE))?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .and_then(|rows| rows.collect::<Result<HashSet<_>, _>>())
+        .map_err(|e| map_err(e, SCHEMA_TABLE))?;
+    Ok(names)
+}
+
+/// Creates, extends or refuses each table (see `schema_sync`), records the
+/// tables created, and creates missing indexes: all in one transaction.
 fn setup(conn: &mut Connection, schemas: &[TableSchema]) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| map_err(e, ""))?;
+    tx.execute_batch(&DIALECT.create_table(&schema_table())).map_err(|e| map_err(e, SCHEMA_TABLE))?;
+    let recorded = recorded_tables(&tx)?;
+    let record = DIALECT.insert(SCHEMA_TABLE, &["table_name".into(), "created_at".into()]);
+    let created_at = Timestamp::now().to_rfc3339_micros();
     for s in schemas {
-        tx.execute_batch(&DIALECT.create_table(s)).map_err(|e| map_err(e, &s.name))?;
+        let stored = stored_columns(&tx, &s.name)?;
+        match schema_sync::plan(s, recorded.contains(&s.name), stored.as_deref(), |ty| sqlite_type(ty).to_owned())? {
+            Plan::Create => tx.execute_batch(&DIALECT.create_table(s)).map_err(|e| map_err(e, &s.name))?,
+            Plan::AddColumns(columns) => {
+                for c in &columns {
+                    tx.execute_batch(&DIALECT.add_column(&s.name, c)).map_err(|e| map_err(e, &s.name))?;
+                }
+            }
+        }
         for ix in &s.indexes {
             tx.execute_batch(&DIALECT.create_index(s, ix)).map_err(|e| map_err(e, &s.name))?;
+        }
+        if !recorded.contains(&s.name) {
+            tx.execute(&record, [s.name.as_str(), created_at.as_str()]).map_err(|e| map_err(e, SCHEMA_TABLE))?;
         }
     }
     tx.commit().map_err(|e| map_err(e, ""))

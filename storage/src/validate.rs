@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use crate::{Column, ColumnType, Filter, Order, RowSet, StorageError, TableSchema, Value};
+use crate::{Column, ColumnType, Filter, Order, RowSet, SCHEMA_TABLE, StorageError, TableSchema, Timestamp, Value};
 
 /// The column the checked store adds to every table to hold the scope (tenant).
 /// Declared schemas may not use this name.
@@ -48,6 +48,11 @@ pub fn check_identifier(what: &str, name: &str) -> Result<(), StorageError> {
 pub fn check_schema(schema: &TableSchema) -> Result<(), StorageError> {
     let t = &schema.name;
     check_identifier("table", t)?;
+    if t == SCHEMA_TABLE {
+        return Err(invalid(format!(
+            "table name `{SCHEMA_TABLE}` is reserved (the storage records there which tables it created)"
+        )));
+    }
     if schema.columns.is_empty() {
         return Err(invalid(format!("table `{t}` declares no columns")));
     }
@@ -133,17 +138,19 @@ pub fn scoped_schema(schema: &TableSchema) -> TableSchema {
     TableSchema { name: schema.name.clone(), columns, primary_key, indexes }
 }
 
-/// Canonical timestamp text: `YYYY-MM-DDTHH:MM:SS.ffffffZ`, so that text
-/// order is time order.
+/// Canonical timestamp text: `YYYY-MM-DDTHH:MM:SS.ffffffZ` in UTC, so that
+/// text order is time order. Accepts what [`Timestamp::parse_rfc3339`]
+/// accepts (any offset, converted to UTC) within its range; `None` otherwise.
 ///
 /// ```
 /// use nexau_session_storage::canonical_timestamp;
 /// assert_eq!(canonical_timestamp("2026-01-01T00:00:00Z").unwrap(), "2026-01-01T00:00:00.000000Z");
+/// assert_eq!(canonical_timestamp("2026-01-01T02:00:00+02:00").unwrap(), "2026-01-01T00:00:00.000000Z");
 /// assert!(canonical_timestamp("yesterday").is_none());
+/// assert!(canonical_timestamp("2300-01-01T00:00:00Z").is_none());
 /// ```
 pub fn canonical_timestamp(text: &str) -> Option<String> {
-    let t = humantime::parse_rfc3339_weak(text).ok()?;
-    Some(humantime::format_rfc3339_micros(t).to_string())
+    Timestamp::parse_rfc3339(text).ok().map(Timestamp::to_rfc3339_micros)
 }
 
 fn column<'a>(schema: &'a TableSchema, name: &str) -> Result<&'a Column, StorageError> {
@@ -202,13 +209,9 @@ fn fit(table: &str, col: &Column, v: Value, usage: Use) -> Result<Value, Storage
             }
             Value::Json(s)
         }
-        (ColumnType::Timestamp, Value::Text(s) | Value::Timestamp(s)) => match canonical_timestamp(&s) {
-            Some(t) => Value::Timestamp(t),
-            None => {
-                return Err(invalid(format!(
-                    "table `{table}` column `{c}`: {s:?} is not an RFC 3339 UTC timestamp (e.g. 2026-01-01T00:00:00Z)"
-                )));
-            }
+        (ColumnType::Timestamp, Value::Text(s) | Value::Timestamp(s)) => match Timestamp::parse_rfc3339(&s) {
+            Ok(t) => Value::from(t),
+            Err(e) => return Err(invalid(format!("table `{table}` column `{c}`: {e}"))),
         },
         (_, v) => return Err(bad(&v)),
     };
@@ -376,6 +379,9 @@ mod tests {
         s.columns.push(Column { name: "scope".into(), ty: ColumnType::Text, nullable: true });
         assert!(matches!(check_schema(&s), Err(StorageError::Invalid(m)) if m.contains("reserved")));
         let mut s = schema();
+        s.name = SCHEMA_TABLE.into();
+        assert!(matches!(check_schema(&s), Err(StorageError::Invalid(m)) if m.contains("reserved")));
+        let mut s = schema();
         s.primary_key = vec!["nope".into()];
         assert!(matches!(check_schema(&s), Err(StorageError::Invalid(m)) if m.contains("nope")));
         let mut s = schema();
@@ -414,6 +420,15 @@ mod tests {
         assert!(check_filter(&s, Filter::eq("id", "1")).is_err());
         assert!(check_filter(&s, Filter::eq("doc", "{not json")).is_err());
         assert!(check_filter(&s, Filter::eq("x", f64::NAN)).is_err());
+        let offset = check_filter(&s, Filter::eq("at", "2026-01-01T05:30:00+05:30")).unwrap();
+        assert_eq!(offset, Filter::eq("at", Value::Timestamp("2026-01-01T00:00:00.000000Z".into())));
+        for out_of_range in ["2300-01-01T00:00:00Z", "1969-12-31T00:00:00Z"] {
+            let e = check_filter(&s, Filter::lt("at", out_of_range)).unwrap_err();
+            assert!(matches!(&e, StorageError::Invalid(m) if m.contains("range") && m.contains("`at`")), "{e}");
+        }
+        let before_1970 = std::time::UNIX_EPOCH - std::time::Duration::from_secs(60);
+        let e = check_filter(&s, Filter::lt("at", Value::from(before_1970))).unwrap_err();
+        assert!(matches!(&e, StorageError::Invalid(m) if m.contains("1969-12-31T23:59:00Z")), "{e}");
         let mut deep = Filter::All;
         for _ in 0..MAX_FILTER_DEPTH {
             deep = Filter::not(deep);

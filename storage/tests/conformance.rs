@@ -518,6 +518,114 @@ mod cases {
         let now = std::time::SystemTime::now();
         s.update("items", Filter::eq("id", 1i64), vec![("at".into(), Value::from(now))]).await.unwrap();
         assert_eq!(find_ids(&s, "items", Filter::eq("at", Value::from(now))).await, vec![1]);
+        // Offsets are converted to UTC; times outside the supported range are refused.
+        s.insert("items", at(5, "2026-01-01T05:30:00+05:30")).await.unwrap();
+        assert_eq!(find_ids(&s, "items", Filter::eq("at", "2025-12-31T19:00:00-05:00")).await, vec![5]);
+        for out_of_range in ["2300-01-01T00:00:00Z", "1969-07-20T20:17:00Z"] {
+            let r = s.insert("items", at(6, out_of_range)).await;
+            assert!(matches!(&r, Err(StorageError::Invalid(m)) if m.contains("supported time range")), "{r:?}");
+        }
+    }
+
+    /// The table as a newer version declares it: one nullable column more, in the middle.
+    fn wider_items() -> TableSchema {
+        let mut wider = items();
+        wider.columns.insert(2, col("note", ColumnType::Text, true));
+        wider
+    }
+
+    fn names(schema: &TableSchema) -> Vec<String> {
+        schema.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
+    pub async fn setup_adds_declared_nullable_columns(f: Factory) {
+        let h = f();
+        let v1 = setup(&h, "t1").await;
+        v1.insert("items", items_rows(&[(1, Some("old"), Some(5))])).await.unwrap();
+        // A new version of the session logic, in a new process: a fresh registry.
+        let v2 = CheckedStore::new(h.backend.clone(), SchemaRegistry::new(), "t1");
+        v2.setup_models(vec![wider_items(), pairs()]).await.expect("a nullable column is added");
+        let row = vec![Value::Int(2), Value::from("new"), Value::from("hello")];
+        v2.insert("items", rows(&["id", "name", "note"], vec![row])).await.unwrap();
+        let ordered = Query { order_by: vec![Order::parse("id")], ..Query::default() };
+        let got = v2.find("items", &ordered).await.unwrap();
+        assert_eq!(got.columns, names(&wider_items()));
+        assert_eq!(ids(&got), vec![1, 2]);
+        assert_eq!(got.get(0, "note"), Some(&Value::Null), "existing rows read NULL");
+        assert_eq!(got.get(0, "name"), Some(&Value::from("old")));
+        assert_eq!(got.get(0, "n"), Some(&Value::Int(5)));
+        assert_eq!(got.get(1, "note"), Some(&Value::from("hello")));
+        assert_eq!(find_ids(&v2, "items", Filter::eq("note", "hello")).await, vec![2]);
+        assert_eq!(find_ids(&v2, "items", Filter::is_null("note")).await, vec![1]);
+        v2.update("items", Filter::eq("id", 1i64), vec![("note".into(), "set".into())]).await.unwrap();
+        assert_eq!(find_ids(&v2, "items", Filter::eq("note", "set")).await, vec![1]);
+        // The older declaration keeps working on the wider table.
+        v1.insert("items", items_rows(&[(3, Some("v1"), None)])).await.unwrap();
+        let old = v1.find("items", &ordered).await.unwrap();
+        assert_eq!(old.columns, names(&items()));
+        assert_eq!(ids(&old), vec![1, 2, 3]);
+        CheckedStore::new(h.backend.clone(), SchemaRegistry::new(), "t1")
+            .setup_models(vec![items(), pairs()])
+            .await
+            .expect("the older declaration sets up again");
+        // Setting the wider one up again changes nothing.
+        let v3 = CheckedStore::new(h.backend.clone(), SchemaRegistry::new(), "t1");
+        v3.setup_models(vec![wider_items()]).await.unwrap();
+        let got = v3.find("items", &ordered).await.unwrap();
+        assert_eq!(got.get(0, "note"), Some(&Value::from("set")));
+        assert_eq!(got.get(2, "note"), Some(&Value::Null));
+    }
+
+    fn mismatch(r: Result<(), StorageError>, needle: &str) {
+        match r {
+            Err(StorageError::SchemaMismatch(m)) => assert!(m.contains(needle), "{m:?} lacks {needle:?}"),
+            other => panic!("expected a schema mismatch naming {needle:?}, got {other:?}"),
+        }
+    }
+
+    pub async fn setup_refuses_incompatible_columns(f: Factory) {
+        let h = f();
+        let v1 = setup(&h, "t1").await;
+        v1.insert("items", items_rows(&[(1, Some("kept"), None)])).await.unwrap();
+        let fresh = || CheckedStore::new(h.backend.clone(), SchemaRegistry::new(), "t1");
+        let mut not_null = items();
+        not_null.columns.push(col("must", ColumnType::Int, false));
+        mismatch(fresh().setup_models(vec![not_null]).await, "`must`, declared NOT NULL");
+        let mut retyped = items();
+        retyped.columns[3].ty = ColumnType::Text;
+        mismatch(fresh().setup_models(vec![retyped]).await, "column `n` is stored as");
+        let mut tightened = items();
+        tightened.columns[1].nullable = false;
+        mismatch(fresh().setup_models(vec![tightened]).await, "column `name` is stored nullable");
+        let mut narrower = pairs();
+        narrower.columns.retain(|c| c.name != "b");
+        narrower.primary_key = vec!["a".into()];
+        mismatch(fresh().setup_models(vec![narrower]).await, "NOT NULL column `b` that is no longer declared");
+        // A refused batch changes nothing, not even its other tables.
+        let mut brand_new = pairs();
+        brand_new.name = "brand_new".into();
+        let mut bad = items();
+        bad.columns.push(col("must", ColumnType::Int, false));
+        mismatch(fresh().setup_models(vec![brand_new.clone(), bad]).await, "`must`");
+        let scoped = validate::scoped_schema(&brand_new);
+        assert_eq!(
+            h.backend.count(&scoped, &Filter::All).await,
+            Err(StorageError::TableNotFound("brand_new".into())),
+            "nothing of a refused setup was created"
+        );
+        let again = fresh();
+        again.setup_models(vec![items(), pairs()]).await.expect("the stored declaration still fits");
+        assert_eq!(find_ids(&again, "items", Filter::All).await, vec![1]);
+        let got = again.find("items", &Query::default()).await.unwrap();
+        assert_eq!(got.columns, names(&items()));
+    }
+
+    pub async fn the_schema_record_name_is_reserved(f: Factory) {
+        let h = f();
+        let mut reserved = items();
+        reserved.name = SCHEMA_TABLE.into();
+        let r = h.store("t1").setup_models(vec![reserved]).await;
+        assert!(matches!(&r, Err(StorageError::Invalid(m)) if m.contains("reserved")), "{r:?}");
     }
 }
 
@@ -555,4 +663,7 @@ conformance!(
     setup_is_idempotent,
     validation_errors,
     timestamps_are_canonical,
+    setup_adds_declared_nullable_columns,
+    setup_refuses_incompatible_columns,
+    the_schema_record_name_is_reserved,
 );

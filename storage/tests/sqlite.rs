@@ -135,3 +135,81 @@ async fn in_memory_database_works_on_a_current_thread_runtime() {
     store.insert("items", items_rows(&[(1, Some("a"), None), (2, Some("b"), None)])).await.unwrap();
     assert_eq!(find_ids(&store, "items", Filter::ne("name", "a")).await, vec![2]);
 }
+
+fn open_store(path: &std::path::Path) -> CheckedStore {
+    CheckedStore::new(Arc::new(SqliteBackend::open(path).unwrap()), SchemaRegistry::new(), "t")
+}
+
+fn tables_in(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+fn recorded_in(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn.prepare(&format!("SELECT table_name FROM {SCHEMA_TABLE} ORDER BY table_name")).unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_table_is_refused_not_recreated_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = open_store(&path);
+    store.setup_models(vec![items(), pairs()]).await.unwrap();
+    store.setup_models(vec![items(), pairs()]).await.expect("a second setup works");
+    store.insert("items", items_rows(&[(1, Some("a"), None)])).await.unwrap();
+    assert_eq!(recorded_in(&path), vec!["items".to_string(), "pairs".into()]);
+
+    rusqlite::Connection::open(&path).unwrap().execute_batch("DROP TABLE pairs").unwrap();
+    // As a new process would: a new backend on the file, a fresh registry.
+    let err = open_store(&path).setup_models(vec![items(), pairs()]).await.unwrap_err();
+    assert_eq!(
+        err,
+        StorageError::SchemaMismatch(
+            "table `pairs` was created in this store before but is missing now (dropped?); \
+             restore it from a backup; refusing to recreate it empty"
+                .into()
+        )
+    );
+    assert_eq!(err.to_string().lines().count(), 1);
+    assert_eq!(tables_in(&path), vec!["items".to_string(), SCHEMA_TABLE.into()], "not recreated");
+    // The same on the backend that created it.
+    assert!(matches!(store.setup_models(vec![pairs()]).await, Err(StorageError::SchemaMismatch(_))));
+    // Tables never created before are still created next to the intact ones.
+    let mut added = pairs();
+    added.name = "added_later".into();
+    open_store(&path).setup_models(vec![items(), added]).await.expect("a new table is created");
+    assert_eq!(recorded_in(&path), vec!["added_later".to_string(), "items".into(), "pairs".into()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_older_than_the_record_adopts_its_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    open_store(&path).setup_models(vec![items()]).await.unwrap();
+    rusqlite::Connection::open(&path).unwrap().execute_batch(&format!("DROP TABLE {SCHEMA_TABLE}")).unwrap();
+    let store = open_store(&path);
+    store.setup_models(vec![items(), pairs()]).await.expect("existing tables are adopted");
+    assert_eq!(recorded_in(&path), vec!["items".to_string(), "pairs".into()]);
+    rusqlite::Connection::open(&path).unwrap().execute_batch("DROP TABLE items").unwrap();
+    assert!(matches!(open_store(&path).setup_models(vec![items()]).await, Err(StorageError::SchemaMismatch(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nullable_column_is_added_with_alter_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    open_store(&path).setup_models(vec![counter()]).await.unwrap();
+    let mut wider = counter();
+    wider.columns.push(col("label", ColumnType::Text, true));
+    open_store(&path).setup_models(vec![wider]).await.unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let (ty, not_null): (String, i64) = conn
+        .query_row("SELECT type, \"notnull\" FROM pragma_table_info('counter') WHERE name = 'label'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((ty.as_str(), not_null), ("TEXT", 0));
+}

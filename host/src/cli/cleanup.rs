@@ -26,7 +26,9 @@ pub struct CleanupArgs {
 }
 
 pub async fn run(engine: Engine, args: CleanupArgs) -> anyhow::Result<u8> {
-    let cutoff = engine.clock().now().checked_sub(args.older_than).unwrap_or(std::time::UNIX_EPOCH);
+    // A cutoff before 1970 is held at 1970-01-01T00:00:00Z: no stored time is
+    // older than that, so nothing is deleted.
+    let cutoff = engine.clock().timestamp().saturating_sub(args.older_than);
     let mut filter = vec![Filter::lt("updated_at", Value::from(cutoff))];
     if let Some(user) = &args.user {
         filter.push(Filter::eq("user_id", user.as_str()));

@@ -45,6 +45,5 @@ pub fn report(text: &str) {
 
 /// An RFC 3339 rendering of nanoseconds since the epoch.
 pub fn ns_to_rfc3339(ns: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns.max(0) as u64);
-    humantime::format_rfc3339_millis(t).to_string()
+    nexau_session::Timestamp::from_ns_saturating(ns).to_rfc3339_millis()
 }

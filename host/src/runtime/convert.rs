@@ -224,7 +224,7 @@ pub fn error_to_wit(e: st::StorageError) -> wit::StorageError {
         st::StorageError::DuplicateKey(m) => wit::StorageError::DuplicateKey(m),
         st::StorageError::Conflict(i) => wit::StorageError::Conflict(i),
         st::StorageError::Invalid(m) => wit::StorageError::Invalid(m),
-        st::StorageError::Backend(m) => wit::StorageError::Backend(m),
+        st::StorageError::SchemaMismatch(m) | st::StorageError::Backend(m) => wit::StorageError::Backend(m),
     }
 }
 

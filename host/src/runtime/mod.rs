@@ -8,6 +8,7 @@
 //! pool reserved once per process (see [`InstancePoolConfig`]).
 
 pub(crate) mod bindings;
+mod cache_seal;
 mod call_error;
 mod call_limiter;
 mod component_cache;
@@ -15,6 +16,7 @@ mod convert;
 mod host_state;
 mod instance_pool;
 mod limits;
+mod private_dir;
 mod storage_import;
 mod wall_clock;
 
