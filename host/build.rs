@@ -35,14 +35,22 @@ fn main() {
     let built = target_dir.join(TARGET).join("guest").join("nexau_session_guest.wasm");
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("session_logic.wasm");
     let wasm = std::fs::read(&built).unwrap_or_else(|e| panic!("reading {}: {e}", built.display()));
-    std::fs::write(&out, without_component_names(&wasm)).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
+    std::fs::write(&out, without_unread_sections(&wasm)).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
 }
 
-/// The component without its top-level `component-name` custom section: the
-/// debug names wit-component gives the component's inner items (about 3.3 KB
-/// of a budget of 100 KB). `strip = true` already drops the core module's
-/// names; nothing at run time reads these.
-fn without_component_names(wasm: &[u8]) -> Vec<u8> {
+/// The component without the custom sections nothing reads at run time:
+/// the top-level `component-name` (the debug names wit-component gives the
+/// component's inner items, about 3.5 KB) and, inside each core module, the
+/// `producers` and `target_features` notes the toolchain leaves (about 0.4
+/// KB). `strip = true` already drops the core module's names. The budget is
+/// 100 KB, so every byte counts.
+fn without_unread_sections(wasm: &[u8]) -> Vec<u8> {
+    strip_sections(wasm, &[b"component-name", b"producers"])
+}
+
+/// `wasm` (a component or a core module) without the custom sections named
+/// in `drop`; core modules nested in a component are rewritten the same way.
+fn strip_sections(wasm: &[u8], drop: &[&[u8]]) -> Vec<u8> {
     fn leb128(bytes: &[u8], mut at: usize) -> (usize, usize) {
         let (mut value, mut shift) = (0usize, 0);
         loop {
@@ -55,17 +63,37 @@ fn without_component_names(wasm: &[u8]) -> Vec<u8> {
             }
         }
     }
+    fn push_leb128(out: &mut Vec<u8>, mut value: usize) {
+        loop {
+            let byte = (value & 0x7f) as u8;
+            value >>= 7;
+            if value == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
     const CUSTOM: u8 = 0;
-    let mut out = wasm[..8].to_vec(); // magic and version
+    const CORE_MODULE: u8 = 1;
+    // A component's layer field (bytes 6-7) is 1; a core module's is 0.
+    let is_component = wasm.get(6) == Some(&1);
+    let mut out = wasm[..8].to_vec(); // magic, version and layer
     let mut at = 8;
     while at < wasm.len() {
+        let id = wasm[at];
         let (size, payload) = leb128(wasm, at + 1);
         let end = payload + size;
-        let is_names = wasm[at] == CUSTOM && {
+        let dropped = id == CUSTOM && {
             let (len, name) = leb128(wasm, payload);
-            &wasm[name..name + len] == b"component-name"
+            drop.contains(&&wasm[name..name + len]) || (!is_component && &wasm[name..name + len] == b"target_features")
         };
-        if !is_names {
+        if is_component && id == CORE_MODULE {
+            let inner = strip_sections(&wasm[payload..end], drop);
+            out.push(id);
+            push_leb128(&mut out, inner.len());
+            out.extend_from_slice(&inner);
+        } else if !dropped {
             out.extend_from_slice(&wasm[at..end]);
         }
         at = end;

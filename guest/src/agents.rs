@@ -9,8 +9,8 @@ use crate::prelude::*;
 use crate::schema::{AGENTS, SESSIONS};
 use crate::sessions::{find_session, session_not_found};
 use crate::store::{
-    self, InsertOp, Row, RowSet, StorageError, UpdateOp, WriteOp, agent_key, asc, first, new_row, rows, session_key,
-    set, text, timestamp, uint,
+    self, InsertOp, Row, RowSet, StorageError, UpdateOp, WriteOp, agent_key, asc, first, int, new_row, rows,
+    session_key, set, text, timestamp, uint,
 };
 
 /// Longest accepted agent name, in bytes.
@@ -30,8 +30,8 @@ pub fn agent_not_found(agent: &AgentRef) -> SessionError {
 
 /// Reads the agent's row (ids already checked).
 pub fn find_row(user_id: &str, session_id: &str, agent_id: &str) -> Res<RowSet> {
-    let q = store::query(agent_key(user_id, session_id, agent_id).build(), Vec::new(), Some(1));
-    store::rows_of(AGENTS, &q)
+    let q = agent_key(user_id, session_id, agent_id);
+    store::select(AGENTS, q, "", Some(1))
 }
 
 fn agent_from_row(r: Row<'_>, root: Option<&str>) -> Agent {
@@ -49,8 +49,30 @@ fn agent_from_row(r: Row<'_>, root: Option<&str>) -> Agent {
 
 fn agent_row(user_id: &str, session_id: &str, agent_id: &str, name: &str, now: i64) -> RowSet {
     new_row(
-        &["user_id", "session_id", "agent_id", "agent_name", "created_at", "last_updated", "next_seq"],
-        vec![text(user_id), text(session_id), text(agent_id), text(name), timestamp(now), timestamp(now), uint(1)],
+        &[
+            "user_id",
+            "session_id",
+            "agent_id",
+            "agent_name",
+            "created_at",
+            "last_updated",
+            "next_seq",
+            "live_count",
+            "epoch",
+            "generation",
+        ],
+        vec![
+            text(user_id),
+            text(session_id),
+            text(agent_id),
+            text(name),
+            timestamp(now),
+            timestamp(now),
+            uint(1),
+            int(0),
+            int(0),
+            int(0),
+        ],
     )
 }
 

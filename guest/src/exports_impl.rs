@@ -2,7 +2,9 @@
 //! modules that own each job.
 
 use crate::Component;
-use crate::bindings::exports::nexau::session::history::{self, Action, LoadOptions, Receipt, WriteOptions};
+use crate::bindings::exports::nexau::session::history::{
+    self, Action, LoadOptions, Page, PageStart, Receipt, WriteOptions,
+};
 use crate::bindings::exports::nexau::session::locks::{self, AcquireOutcome};
 use crate::bindings::exports::nexau::session::sessions::{self, Agent, Session, SessionQuery, SessionUpdate};
 use crate::bindings::exports::nexau::session::types::{AgentRef, Lease, SessionError};
@@ -61,6 +63,10 @@ impl history::Guest for Component {
 
     fn load(agent: AgentRef, options: LoadOptions) -> Res<String> {
         out(crate::history::load::load(&agent, options))
+    }
+
+    fn load_page(agent: AgentRef, start: PageStart, max_bytes: u32) -> Res<Page> {
+        out(crate::history::load::load_page(&agent, start, max_bytes))
     }
 }
 

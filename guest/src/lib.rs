@@ -29,6 +29,8 @@ mod locks;
 mod prelude;
 mod schema;
 mod sessions;
+#[cfg(test)]
+mod sort;
 mod store;
 #[cfg(target_arch = "wasm32")]
 mod wasm_rt;

@@ -10,8 +10,8 @@ use crate::ids;
 use crate::prelude::*;
 use crate::schema::AGENT_LOCKS;
 use crate::store::{
-    self, CompareOp, Row, StorageError, Value, agent_key, asc, first, int, new_row, opt_text, rows, session_key, set,
-    text, uint,
+    self, CompareOp, Row, StorageError, Value, agent_key, first, int, new_row, opt_text, rows, session_key, set, text,
+    uint,
 };
 
 fn lease_from_row(r: Row<'_>) -> Lease {
@@ -34,8 +34,8 @@ fn expiry(now: i64, ttl_ms: u64) -> Res<i64> {
 
 /// Reads the lock row (ids already checked).
 fn find_lease(agent: &AgentRef) -> Res<Option<Lease>> {
-    let q = store::query(agent_key(&agent.user_id, &agent.session_id, &agent.agent_id).build(), Vec::new(), Some(1));
-    let rs = store::rows_of(AGENT_LOCKS, &q)?;
+    let q = agent_key(&agent.user_id, &agent.session_id, &agent.agent_id);
+    let rs = store::select(AGENT_LOCKS, q, "", Some(1))?;
     Ok(first(&rs).map(lease_from_row))
 }
 
@@ -101,32 +101,19 @@ pub fn acquire(agent: &AgentRef, holder_id: &str, run_id: Option<&str>, ttl_ms: 
     Err(too_many_conflicts("acquire"))
 }
 
-/// Describes the current state of the lock for an error message.
-fn current(agent: &AgentRef) -> Res<String> {
-    let now = now_ns();
-    Ok(match find_lease(agent)? {
-        None => "never locked".into(),
-        Some(Lease { holder_id: None, token, .. }) => cat(&["released (token ", &num(token), ")"]),
-        Some(Lease { holder_id: Some(h), token, expires_at_ns, .. }) if expires_at_ns > now => {
-            cat(&["held by ", &h, ", token ", &num(token), ", until ", &crate::clock::rfc3339_micros(expires_at_ns)])
-        }
-        Some(Lease { holder_id: Some(h), token, .. }) => cat(&["expired (was ", &h, ", token ", &num(token), ")"]),
-    })
-}
-
 /// The `lock-expired` error of a lease that is no longer the caller's.
 #[inline(never)]
-fn not_held(agent: &AgentRef, holder_id: &str, token: u64) -> Res<SessionError> {
-    Ok(SessionError::LockExpired(cat(&[
+fn not_held(agent: &AgentRef, holder_id: &str, token: u64) -> SessionError {
+    // The lease's present state is one `locks.show` away; the message names
+    // whose lease is gone.
+    SessionError::LockExpired(cat(&[
         "lock on agent ",
         &agent.agent_id,
-        " not held by ",
+        " is no longer held by ",
         holder_id,
         " with token ",
         &num(token),
-        "; now ",
-        &current(agent)?,
-    ])))
+    ]))
 }
 
 /// Extends the caller's unexpired lease.
@@ -146,7 +133,7 @@ pub fn renew(agent: &AgentRef, holder_id: &str, token: u64, ttl_ms: u64) -> Res<
     {
         return Ok(l);
     }
-    Err(not_held(agent, holder_id, token)?)
+    Err(not_held(agent, holder_id, token))
 }
 
 /// Releases the caller's own lease (expired or not).
@@ -161,7 +148,7 @@ pub fn release(agent: &AgentRef, holder_id: &str, token: u64) -> Res<()> {
     if store::update(AGENT_LOCKS, filter, cells)? == 1 {
         return Ok(());
     }
-    Err(not_held(agent, holder_id, token)?)
+    Err(not_held(agent, holder_id, token))
 }
 
 /// The lock row, if the key was ever locked.
@@ -174,7 +161,6 @@ pub fn show(agent: &AgentRef) -> Res<Option<Lease>> {
 pub fn list(user_id: &str, session_id: &str) -> Res<Vec<(String, Lease)>> {
     ids::check("user_id", user_id)?;
     ids::check("session_id", session_id)?;
-    let q = store::query(session_key(user_id, session_id).build(), vec![asc("agent_id")], None);
-    let rs = store::rows_of(AGENT_LOCKS, &q)?;
+    let rs = store::select(AGENT_LOCKS, session_key(user_id, session_id), "agent_id", None)?;
     Ok(rows(&rs).map(|r| (r.string("agent_id"), lease_from_row(r))).collect())
 }

@@ -11,19 +11,22 @@ pub const AGENTS: &str = "agents";
 pub const AGENT_LOCKS: &str = "agent_locks";
 /// `agent_run_actions`: the history log.
 pub const ACTIONS: &str = "agent_run_actions";
+/// `agent_messages`: every message an `append` or `replace` wrote, one row
+/// each, with its place in the live conversation (see `history::timeline`).
+pub const MESSAGES: &str = "agent_messages";
 
 /// Every table this component declares.
 #[cfg(test)]
-pub const TABLES: [&str; 4] = [SESSIONS, AGENTS, AGENT_LOCKS, ACTIONS];
+pub const TABLES: [&str; 5] = [SESSIONS, AGENTS, AGENT_LOCKS, ACTIONS, MESSAGES];
 
-use ColumnType::{Integer as I, Json as J, Text as T, Timestamp as TS};
+use ColumnType::{Boolean as B, Integer as I, Json as J, Text as T, Timestamp as TS};
 
 /// A table as static data: name, columns (name, type, nullable), primary key,
 /// indexes (name, columns, unique). Expanded by [`schemas`] with one loop.
 type Spec = (&'static str, &'static [(&'static str, ColumnType, bool)], &'static [&'static str], &'static [Ix]);
 type Ix = (&'static str, &'static [&'static str], bool);
 
-const SPECS: [Spec; 4] = [
+const SPECS: [Spec; 5] = [
     (
         SESSIONS,
         &[
@@ -51,6 +54,11 @@ const SPECS: [Spec; 4] = [
             ("created_at", TS, false),
             ("last_updated", TS, false),
             ("next_seq", I, false),
+            // The live conversation's shape (null: written before messages had
+            // their own rows; see `history::legacy`).
+            ("live_count", I, true),
+            ("epoch", I, true),
+            ("generation", I, true),
         ],
         &["user_id", "session_id", "agent_id"],
         &[],
@@ -90,12 +98,37 @@ const SPECS: [Spec; 4] = [
             ("undo_before_run_id", T, true),
             ("idempotency_key", T, true),
             ("extra", J, true),
+            ("epoch", I, true),
+            ("live_before", I, true),
+            ("request_hash", T, true),
         ],
         &["action_id"],
         &[
             ("actions_agent_seq", &["user_id", "session_id", "agent_id", "seq"], true),
             ("actions_idempotency", &["user_id", "session_id", "agent_id", "idempotency_key"], true),
             ("actions_agent_type_seq", &["user_id", "session_id", "agent_id", "action_type", "seq"], false),
+            ("actions_agent_run", &["user_id", "session_id", "agent_id", "run_id", "seq"], false),
+        ],
+    ),
+    (
+        MESSAGES,
+        &[
+            ("user_id", T, false),
+            ("session_id", T, false),
+            ("agent_id", T, false),
+            ("action_seq", I, false),
+            ("epoch", I, false),
+            ("pos", I, false),
+            ("live", B, false),
+            ("message_id", T, false),
+            ("role", T, false),
+            ("tool_calls", J, true),
+            ("message", J, false),
+        ],
+        &["user_id", "session_id", "agent_id", "action_seq", "pos"],
+        &[
+            ("messages_live_pos", &["user_id", "session_id", "agent_id", "epoch", "live", "pos"], false),
+            ("messages_live_id", &["user_id", "session_id", "agent_id", "epoch", "live", "message_id"], false),
         ],
     ),
 ];

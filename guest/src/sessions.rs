@@ -5,7 +5,7 @@ use crate::clock::{now_ns, rfc3339_micros};
 use crate::error::{MAX_ATTEMPTS, Res, SessionError, from_storage, invalid, not_found, too_many_conflicts};
 use crate::ids;
 use crate::prelude::*;
-use crate::schema::{ACTIONS, AGENT_LOCKS, AGENTS, SESSIONS, schemas};
+use crate::schema::{ACTIONS, AGENT_LOCKS, AGENTS, MESSAGES, SESSIONS, schemas};
 use crate::store::{
     self, CheckOp, DeleteOp, Query, Row, StorageError, Value, WriteOp, asc, first, json, new_row, opt_text, rows,
     session_key, set, text, timestamp, uint,
@@ -38,8 +38,8 @@ pub fn session_from_row(r: Row<'_>) -> Session {
 
 /// Reads one session (ids already checked).
 pub fn find_session(user_id: &str, session_id: &str) -> Res<Option<Session>> {
-    let q = store::query(session_key(user_id, session_id).build(), Vec::new(), Some(1));
-    let rs = store::rows_of(SESSIONS, &q)?;
+    let q = session_key(user_id, session_id);
+    let rs = store::select(SESSIONS, q, "", Some(1))?;
     Ok(first(&rs).map(session_from_row))
 }
 
@@ -187,13 +187,13 @@ pub fn update(user_id: &str, session_id: &str, changes: SessionUpdate, expected_
 pub fn delete(user_id: &str, session_id: &str, unchanged_since: Option<String>) -> Res<bool> {
     ids::check("user_id", user_id)?;
     ids::check("session_id", session_id)?;
-    let mut batch = Vec::with_capacity(5);
+    let mut batch = Vec::with_capacity(6);
     let conditional = unchanged_since.is_some();
     if let Some(at) = unchanged_since {
         let filter = session_key(user_id, session_id).eq("updated_at", Value::Timestamp(at)).build();
         batch.push(WriteOp::Check(CheckOp { table: SESSIONS.to_owned(), filter, expect: 1 }));
     }
-    for t in [ACTIONS, AGENTS, AGENT_LOCKS, SESSIONS] {
+    for t in [MESSAGES, ACTIONS, AGENTS, AGENT_LOCKS, SESSIONS] {
         batch.push(WriteOp::Delete(DeleteOp {
             table: t.to_owned(),
             filter: session_key(user_id, session_id).build(),

@@ -33,6 +33,17 @@ pub fn rows_of(table: &str, q: &Query) -> Res<RowSet> {
     find(table, q).map_err(from_storage)
 }
 
+/// The rows of `table` matching `filter`: in the order of `order_by` (a
+/// column name, `-name` for descending, `""` for any order), at most `limit`.
+/// One out-of-line place that builds and drops the query: call sites stay small.
+#[inline(never)]
+pub fn select(table: &str, filter: Where, order_by: &str, limit: Option<u32>) -> Res<RowSet> {
+    let descending = order_by.as_bytes().first() == Some(&b'-');
+    let field = order_by.get(usize::from(descending)..).unwrap_or("");
+    let order = if field.is_empty() { Vec::new() } else { vec![Order { field: field.to_owned(), descending }] };
+    rows_of(table, &query(filter.build(), order, limit))
+}
+
 /// A text value.
 pub fn text(s: &str) -> Value {
     Value::Text(s.to_owned())
@@ -145,7 +156,6 @@ pub fn agent_key(user_id: &str, session_id: &str, agent_id: &str) -> Where {
 }
 
 /// A query over `filter`.
-#[inline(never)]
 pub fn query(filter: Filter, order_by: Vec<Order>, limit: Option<u32>) -> Query {
     Query { filter, order_by, limit, offset: None }
 }
@@ -153,11 +163,6 @@ pub fn query(filter: Filter, order_by: Vec<Order>, limit: Option<u32>) -> Query 
 /// Ascending order on `field`.
 pub fn asc(field: &str) -> Order {
     Order { field: field.to_owned(), descending: false }
-}
-
-/// Descending order on `field`.
-pub fn desc(field: &str) -> Order {
-    Order { field: field.to_owned(), descending: true }
 }
 
 /// One row: the column names and their values, in the same order.
@@ -201,6 +206,14 @@ impl<'a> Row<'a> {
     /// A text-like cell as an owned optional string.
     pub fn opt_string(&self, name: &str) -> Option<String> {
         self.str(name).map(str::to_owned)
+    }
+
+    /// An integer cell; `None` when null or absent.
+    pub fn opt_int(&self, name: &str) -> Option<i64> {
+        match self.get(name)? {
+            Value::Integer(i) => Some(*i),
+            _ => None,
+        }
     }
 
     /// An integer cell (0 when null or absent).

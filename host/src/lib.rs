@@ -44,7 +44,8 @@ pub use clock::{Clock, ManualClock, NOW_ENV, SystemClock, clock_from_env};
 pub use db_url::DbUrl;
 pub use engine::{
     AcquireOutcome, AgentLockModel, AgentModel, AgentRunActionModel, DEFAULT_SCOPE, Engine, EngineBuilder, Fence,
-    HistoryAction, Record, RowReader, RunStatus, SessionModel, WriteOptions,
+    HistoryAction, HistoryPage, PAGE_BYTES, PageCursor, PageStart, Record, RowReader, RunStatus, SessionModel,
+    WriteOptions,
 };
 pub use error::{Error, LockHolder, Result};
 pub use filter_dsl::{MAX_FILTER_TERMS, parse_filter, parse_filters};

@@ -1,53 +1,185 @@
-//! Loading an agent's conversation without reading the whole log: the newest
-//! `replace`, then only the actions after it.
+//! Loading an agent's conversation, a page at a time: the live rows of
+//! `agent_messages` in position order (only those returned are read), with
+//! an error result added after every assistant `tool_use` no later message
+//! answers. Stored messages are normalized already, so they are copied out
+//! as they are, never parsed.
 
-use super::replay::{Logged, Step, conversation};
+use super::repair::synthetic_text;
+use super::timeline::Head;
+use super::write::Key;
 use crate::agents::{agent_not_found, check_ref, find_row};
-use crate::bindings::exports::nexau::session::history::LoadOptions;
+use crate::bindings::exports::nexau::session::history::{LoadOptions, Page, PageCursor, PageStart};
 use crate::bindings::exports::nexau::session::types::AgentRef;
 use crate::error::{Res, SessionError};
 use crate::json::{self, Json};
 use crate::prelude::*;
-use crate::schema::ACTIONS;
-use crate::store::{self, CompareOp, Row, agent_key, asc, desc, first, int, rows};
+use crate::schema::MESSAGES;
+use crate::store::{self, CompareOp, Value, first, int, text};
 
-fn messages(r: Row<'_>, column: &str) -> Res<Vec<Json>> {
-    match r.str(column).map(json::parse) {
-        Some(Ok(Json::Arr(m))) => Ok(m),
-        _ => Err(SessionError::Backend(cat(&["action ", r.str("action_id").unwrap_or("?"), ": bad ", column]))),
+/// Rows read per storage call while filling a page.
+const CHUNK: u32 = 64;
+
+/// Messages as one JSON array being built, with where each one starts.
+struct Collected {
+    json: String,
+    starts: Vec<usize>,
+}
+
+impl Collected {
+    fn new() -> Self {
+        Collected { json: String::from("["), starts: Vec::new() }
+    }
+
+    fn push(&mut self, message: &str) {
+        if !self.starts.is_empty() {
+            self.json.push(',');
+        }
+        self.starts.push(self.json.len());
+        self.json.push_str(message);
+    }
+
+    /// Adds an error result for each call in `asked` (an assistant
+    /// message's `tool_calls`: its time, then the ids) that the tool messages
+    /// after it left unanswered.
+    fn repair(&mut self, asked: &mut Vec<Json>) {
+        if let Some((at, calls)) = asked.split_first() {
+            for c in calls {
+                let m = synthetic_text(c.as_str().unwrap_or(""), at.as_str().unwrap_or(""));
+                self.push(&m);
+            }
+        }
+        asked.clear();
+    }
+
+    /// The array; with `last`, only its newest `last` messages.
+    fn finish(mut self, last: Option<u32>) -> String {
+        let n = self.starts.len();
+        if let Some(keep) = last.map(|k| k as usize)
+            && keep < n
+        {
+            let from = self.starts.get(n - keep).copied().unwrap_or(self.json.len());
+            let mut out = String::with_capacity(self.json.len() - from + 2);
+            out.push('[');
+            out.push_str(self.json.get(from..).unwrap_or_default());
+            self.json = out;
+        }
+        self.json.push(']');
+        self.json
     }
 }
 
-/// One stored action as a replay step.
-fn logged(r: Row<'_>) -> Res<Logged> {
-    let step = match r.str("action_type") {
-        Some("append") => Step::Append(messages(r, "append_messages")?),
-        Some("replace") => Step::Replace(messages(r, "replace_messages")?),
-        Some("undo") => Step::Undo(r.string("undo_before_run_id")),
-        _ => Step::Mark,
+/// The first position a window of the newest `n` messages needs: when the
+/// window would start with tool messages, the message before them, whose
+/// unanswered calls are repaired after them.
+fn window_start(key: Key<'_>, head: &Head, n: u32) -> Res<i64> {
+    let start = head.live_count - i64::from(n);
+    if start <= 0 {
+        return Ok(0);
+    }
+    let not_tool = key.live(head.epoch).cmp("pos", CompareOp::Le, int(start)).cmp("role", CompareOp::Ne, text("tool"));
+    let found = store::select(MESSAGES, not_tool, "-pos", Some(1))?;
+    Ok(first(&found).map_or(0, |r| r.int("pos")))
+}
+
+/// A message row without its position, role or message.
+#[inline(never)]
+fn malformed(key: Key<'_>) -> SessionError {
+    SessionError::Backend(cat(&["agent ", key.a, ": malformed message row"]))
+}
+
+/// Column `name`'s index in a row set.
+fn column(set: &store::RowSet, name: &str) -> usize {
+    set.columns.iter().position(|c| c == name).unwrap_or(usize::MAX)
+}
+
+/// The items of a `tool_calls` cell.
+fn ids_of(cell: Option<&Value>) -> Vec<Json> {
+    match cell {
+        Some(Value::Json(t)) => match json::parse(t) {
+            Ok(Json::Arr(ids)) => ids,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// Fills `out` from position `from` on until `max_bytes`; where to go on.
+fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Collected) -> Res<Option<PageCursor>> {
+    // The `tool_calls` of the newest assistant message, less those the tool
+    // messages after it answered.
+    let mut asked: Vec<Json> = Vec::new();
+    loop {
+        let mut found =
+            store::select(MESSAGES, key.live(head.epoch).cmp("pos", CompareOp::Ge, int(from)), "pos", Some(CHUNK))?;
+        let at = |name| column(&found, name);
+        let (at_pos, at_role, at_ids, at_message) = (at("pos"), at("role"), at("tool_calls"), at("message"));
+        let got = found.rows.len();
+        for row in &mut found.rows {
+            let (Some(&Value::Integer(pos)), Some(Value::Text(role))) = (row.get(at_pos), row.get(at_role)) else {
+                return Err(malformed(key));
+            };
+            let (tool, assistant) = (role == "tool", role == "assistant");
+            let ids = ids_of(row.get(at_ids));
+            if tool {
+                let mut first = true;
+                asked.retain(|c| core::mem::take(&mut first) || !ids.iter().any(|i| i.as_str() == c.as_str()));
+            } else {
+                out.repair(&mut asked);
+                if out.json.len() >= max_bytes && !out.starts.is_empty() {
+                    return Ok(Some(PageCursor { generation: head.generation as u64, position: pos as u64 }));
+                }
+            }
+            // Moved out of the row, not copied: a large message is held once.
+            let Some(Value::Json(message)) = row.get_mut(at_message) else {
+                return Err(malformed(key));
+            };
+            if assistant {
+                asked = ids;
+            }
+            out.push(&core::mem::take(message));
+            from = pos + 1;
+        }
+        if got < CHUNK as usize {
+            break;
+        }
+    }
+    out.repair(&mut asked);
+    Ok(None)
+}
+
+/// Messages from `start` on, up to about `max_bytes`; `None` as the cursor
+/// after the newest message.
+fn collect(agent: &AgentRef, start: PageStart, max_bytes: usize) -> Res<(Collected, Option<PageCursor>)> {
+    check_ref(agent)?;
+    let key = Key { u: &agent.user_id, s: &agent.session_id, a: &agent.agent_id };
+    let found = find_row(key.u, key.s, key.a)?;
+    let Some(row) = first(&found) else { return Err(agent_not_found(agent)) };
+    let mut out = Collected::new();
+    let head = Head::of(row)?;
+    let from = match start {
+        PageStart::Beginning => 0,
+        PageStart::Last(0) => return Ok((out, None)),
+        PageStart::Last(n) => window_start(key, &head, n)?,
+        PageStart::After(c) => {
+            if c.generation != head.generation as u64 {
+                return Err(SessionError::Conflict(cat(&["agent ", key.a, ": stale page cursor; load again"])));
+            }
+            i64::try_from(c.position).unwrap_or(i64::MAX)
+        }
     };
-    Ok(Logged { run_id: r.opt_string("run_id"), step })
+    let next = fill(key, &head, from, max_bytes, &mut out)?;
+    Ok((out, next))
 }
 
 /// The agent's conversation as one JSON array; see `history.load` in `wit/history.wit`.
 pub fn load(agent: &AgentRef, options: LoadOptions) -> Res<String> {
-    check_ref(agent)?;
-    let (u, s, a) = (agent.user_id.as_str(), agent.session_id.as_str(), agent.agent_id.as_str());
-    let newest_replace =
-        store::query(agent_key(u, s, a).eq_text("action_type", "replace").build(), vec![desc("seq")], Some(1));
-    let found = store::rows_of(ACTIONS, &newest_replace)?;
-    let mut actions = Vec::new();
-    let mut after = agent_key(u, s, a);
-    if let Some(r) = first(&found) {
-        actions.push(logged(r)?);
-        after = after.cmp("seq", CompareOp::Gt, int(r.int("seq")));
-    }
-    let later = store::rows_of(ACTIONS, &store::query(after.build(), vec![asc("seq")], None))?;
-    for r in rows(&later) {
-        actions.push(logged(r)?);
-    }
-    if actions.is_empty() && first(&find_row(u, s, a)?).is_none() {
-        return Err(agent_not_found(agent));
-    }
-    Ok(Json::Arr(conversation(actions, options.last)).dump())
+    let start = options.last.map_or(PageStart::Beginning, PageStart::Last);
+    let (out, _) = collect(agent, start, usize::MAX)?;
+    Ok(out.finish(options.last))
+}
+
+/// One page of the conversation; see `history.load-page` in `wit/history.wit`.
+pub fn load_page(agent: &AgentRef, start: PageStart, max_bytes: u32) -> Res<Page> {
+    let (out, next) = collect(agent, start, max_bytes as usize)?;
+    Ok(Page { messages: out.finish(None), next })
 }

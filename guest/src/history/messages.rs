@@ -12,8 +12,9 @@ use crate::prelude::*;
 
 /// Parses a JSON array of messages and normalizes each; `system` messages are dropped.
 ///
-/// `now` fills a missing `created_at`; `new_id` makes a missing `id`.
-pub fn normalize(text: &str, now: &str, mut new_id: impl FnMut() -> String) -> Res<Vec<Json>> {
+/// `now` fills a missing `created_at`; `new_id` makes a missing `id`;
+/// `given` receives, for each message kept, whether the caller gave its id.
+pub fn normalize(text: &str, now: &str, mut new_id: impl FnMut() -> String, given: &mut Vec<bool>) -> Res<Vec<Json>> {
     let parsed = json::parse(text)
         .map_err(|e| invalid(cat(&["messages are not valid JSON (at byte ", &num(e.at as u64), ")"])))?;
     let Json::Arr(items) = parsed else {
@@ -22,8 +23,10 @@ pub fn normalize(text: &str, now: &str, mut new_id: impl FnMut() -> String) -> R
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let at = cat(&["message ", &num(i as u64)]);
+        let has_id = matches!(item.get("id"), Some(Json::Str(s)) if !s.is_empty());
         if let Some(m) = normalize_message(&at, item, now, &mut new_id)? {
             out.push(m);
+            given.push(has_id);
         }
     }
     Ok(out)
@@ -136,10 +139,15 @@ mod tests {
 
     fn norm(v: Value) -> Res<Vec<Value>> {
         let mut n = 0;
-        let out = normalize(&v.to_string(), "2026-01-01T00:00:00.000000Z", || {
-            n += 1;
-            format!("msg_{n}")
-        })?;
+        let out = normalize(
+            &v.to_string(),
+            "2026-01-01T00:00:00.000000Z",
+            || {
+                n += 1;
+                format!("msg_{n}")
+            },
+            &mut Vec::new(),
+        )?;
         Ok(out.iter().map(|m| serde_json::from_str(&m.dump()).unwrap()).collect())
     }
 
@@ -191,7 +199,10 @@ mod tests {
     #[test]
     fn rejects_bad_input_with_clear_messages() {
         assert_eq!(err(json!({"role": "user"})), "messages must be a JSON array");
-        assert_eq!(normalize("[1,", "t", String::new).unwrap_err(), invalid("messages are not valid JSON (at byte 3)"));
+        assert_eq!(
+            normalize("[1,", "t", String::new, &mut Vec::new()).unwrap_err(),
+            invalid("messages are not valid JSON (at byte 3)")
+        );
         assert_eq!(err(json!([1])), "message 0 must be a JSON object");
         assert_eq!(
             err(json!([{"role": "robot", "content": "x"}])),

@@ -3,6 +3,9 @@
 
 pub mod load;
 pub mod messages;
+pub mod prepare;
 pub mod repair;
+#[cfg(test)]
 pub mod replay;
+pub mod timeline;
 pub mod write;

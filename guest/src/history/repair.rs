@@ -2,28 +2,18 @@
 //! later `tool_result` gets a synthetic error result, so model APIs accept the
 //! history.
 
+#[cfg(test)]
+use super::timeline::{block_field, blocks, role};
 use crate::json::Json;
 use crate::prelude::*;
 
 /// The text of a synthetic tool result.
 pub const INTERRUPTED: &str = "The tool call was interrupted before it returned a result.";
 
-fn blocks(m: &Json) -> &[Json] {
-    m.get("content").and_then(Json::as_arr).unwrap_or(&[])
-}
-
-fn has_role(m: &Json, role: &str) -> bool {
-    m.get("role").and_then(Json::as_str) == Some(role)
-}
-
-fn block_str<'a>(b: &'a Json, ty: &str, field: &str) -> Option<&'a str> {
-    if b.get("type").and_then(Json::as_str) == Some(ty) { b.get(field).and_then(Json::as_str) } else { None }
-}
-
-/// The synthetic tool message answering `tool_use_id` (written as JSON text
-/// and parsed: cheaper in component size than building the objects).
-pub fn synthetic_result(tool_use_id: &str, created_at: &Json) -> Json {
-    let text = cat(&[
+/// The synthetic tool message answering `tool_use_id`, as JSON text
+/// (written directly: cheaper in component size than building the objects).
+pub fn synthetic_text(tool_use_id: &str, created_at: &str) -> String {
+    cat(&[
         r#"{"id":"#,
         &Json::Str(cat(&["msg_repair_", tool_use_id])).dump(),
         r#","role":"tool","content":[{"type":"tool_result","tool_use_id":"#,
@@ -31,31 +21,39 @@ pub fn synthetic_result(tool_use_id: &str, created_at: &Json) -> Json {
         r#","content":""#,
         INTERRUPTED,
         r#"","is_error":true}],"metadata":{"repaired":true},"created_at":"#,
-        &created_at.dump(),
+        &Json::str(created_at).dump(),
         "}",
-    ]);
-    crate::json::parse(&text).unwrap_or(Json::Null)
+    ])
+}
+
+/// [`synthetic_text`] as a value.
+#[cfg(test)]
+pub fn synthetic_result(tool_use_id: &str, created_at: &Json) -> Json {
+    crate::json::parse(&synthetic_text(tool_use_id, created_at.as_str().unwrap_or(""))).unwrap_or(Json::Null)
 }
 
 /// Adds an error `tool_result` for every assistant `tool_use` that has no later
-/// result, right after that assistant message and the tool messages following
-/// it. The synthetic message takes the assistant message's `created_at`.
+/// result (the reference the stored open calls of `history::timeline` follow;
+/// for tests).
+/// Placed right after that assistant message and the tool messages following
+/// it; the synthetic message takes the assistant message's `created_at`.
+#[cfg(test)]
 pub fn repair(msgs: Vec<Json>) -> Vec<Json> {
     // Whether a message after `i` answers `id` (a linear scan: no sorting or
     // maps, which cost component size).
     let answered_after = |id: &str, i: usize| {
         msgs.iter()
             .skip(i + 1)
-            .any(|m| blocks(m).iter().any(|b| block_str(b, "tool_result", "tool_use_id") == Some(id)))
+            .any(|m| blocks(m).iter().any(|b| block_field(b, "tool_result", "tool_use_id") == Some(id)))
     };
     // Plain loops rather than iterator chains: they cost less component size.
     let mut dangling: Vec<Vec<Json>> = Vec::with_capacity(msgs.len());
     let mut any = false;
     for (i, m) in msgs.iter().enumerate() {
         let mut fixes = Vec::new();
-        if has_role(m, "assistant") {
+        if role(m) == "assistant" {
             for b in blocks(m) {
-                if let Some(id) = block_str(b, "tool_use", "id")
+                if let Some(id) = block_field(b, "tool_use", "id")
                     && !answered_after(id, i)
                 {
                     fixes.push(synthetic_result(id, m.get("created_at").unwrap_or(&Json::Null)));
@@ -71,7 +69,7 @@ pub fn repair(msgs: Vec<Json>) -> Vec<Json> {
     let mut out = Vec::with_capacity(msgs.len() + 1);
     let mut pending: Vec<Json> = Vec::new();
     for (m, mut fixes) in msgs.into_iter().zip(dangling) {
-        if !pending.is_empty() && !has_role(&m, "tool") {
+        if !pending.is_empty() && role(&m) != "tool" {
             out.append(&mut pending);
         }
         if !fixes.is_empty() {

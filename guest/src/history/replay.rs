@@ -1,6 +1,7 @@
-//! Replaying the log into the conversation (pure): the newest `replace`, then
-//! the later `append`s, honouring `undo`, de-duplicated by message id, repaired,
-//! cut to the newest N.
+//! The meaning of the log, as a plain replay (pure, for tests): the newest
+//! `replace`, then the later `append`s, honouring `undo`, de-duplicated by
+//! message id, repaired, cut to the newest N. The stored timeline
+//! (`history::timeline`) reaches the same conversation without replaying.
 
 use crate::json::Json;
 use crate::prelude::*;
@@ -61,7 +62,7 @@ pub fn replay(actions: Vec<Logged>) -> Vec<Json> {
 pub fn dedupe(mut msgs: Vec<Json>) -> Vec<Json> {
     let mut ids: Vec<(&str, usize)> =
         msgs.iter().enumerate().filter_map(|(at, m)| Some((m.get("id")?.as_str()?, at))).collect();
-    heap_sort(&mut ids);
+    crate::sort::heap_sort(&mut ids);
     let mut keep = vec![true; msgs.len()];
     for pair in ids.windows(2) {
         if pair[0].0 == pair[1].0 {
@@ -71,35 +72,6 @@ pub fn dedupe(mut msgs: Vec<Json>) -> Vec<Json> {
     let mut keep = keep.into_iter();
     msgs.retain(|_| keep.next().unwrap_or(true));
     msgs
-}
-
-/// Sorts in place, O(n log n) without allocating; far less code than the
-/// standard library's sort, which matters in the component.
-fn heap_sort<T: Ord>(v: &mut [T]) {
-    fn sift_down<T: Ord>(v: &mut [T], mut root: usize, end: usize) {
-        loop {
-            let mut child = 2 * root + 1;
-            if child >= end {
-                return;
-            }
-            if child + 1 < end && v[child].cmp(&v[child + 1]).is_lt() {
-                child += 1;
-            }
-            if v[root].cmp(&v[child]).is_ge() {
-                return;
-            }
-            v.swap(root, child);
-            root = child;
-        }
-    }
-    let n = v.len();
-    for start in (0..n / 2).rev() {
-        sift_down(v, start, n);
-    }
-    for end in (1..n).rev() {
-        v.swap(0, end);
-        sift_down(v, 0, end);
-    }
 }
 
 /// The conversation of `actions`: replayed, de-duplicated, repaired, and cut
@@ -216,17 +188,6 @@ mod tests {
             .collect();
         assert!(expected.len() < msgs.len() && expected.len() > 200);
         assert_eq!(dedupe(msgs), expected);
-    }
-
-    #[test]
-    fn heap_sort_sorts() {
-        for n in 0..40u32 {
-            let mut v: Vec<u32> = (0..n).map(|i| (i * 7919) % 31).collect();
-            let mut want = v.clone();
-            want.sort();
-            heap_sort(&mut v);
-            assert_eq!(v, want);
-        }
     }
 
     #[test]

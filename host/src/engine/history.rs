@@ -64,6 +64,39 @@ fn messages_json(messages: &[Message]) -> Result<String> {
     serde_json::to_string(messages).map_err(|e| Error::Invalid(format!("messages cannot be encoded: {e}")))
 }
 
+/// The JSON size of one page of [`Engine::load`].
+pub const PAGE_BYTES: u32 = 4 << 20;
+
+/// Where a page of history starts ([`Engine::load_page`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageStart {
+    /// At the oldest message.
+    Beginning,
+    /// Far enough back for the newest N messages (keep the last N of the pages).
+    Last(u32),
+    /// Where the previous page stopped.
+    After(PageCursor),
+}
+
+/// Where the next page of history starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageCursor {
+    /// The history's generation when the cursor was made (a `replace` or
+    /// `undo` since makes it stale).
+    pub generation: u64,
+    /// The position of the next message.
+    pub position: u64,
+}
+
+/// One page of history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryPage {
+    /// The messages, oldest first.
+    pub messages: Vec<Message>,
+    /// Where the next page starts; `None` after the newest message.
+    pub next: Option<PageCursor>,
+}
+
 impl Engine {
     /// Records one action in the agent's history. The session and agent must exist.
     pub async fn write(&self, agent: &AgentRef, action: &HistoryAction, options: &WriteOptions) -> Result<Receipt> {
@@ -114,10 +147,62 @@ impl Engine {
         i.settle(r)
     }
 
+    /// One page of the agent's history, oldest first, of about `max_bytes`
+    /// of JSON (at least one message); see [`Engine::load`].
+    pub async fn load_page(&self, agent: &AgentRef, start: PageStart, max_bytes: u32) -> Result<HistoryPage> {
+        let start = match start {
+            PageStart::Beginning => wit::PageStart::Beginning,
+            PageStart::Last(n) => wit::PageStart::Last(n),
+            PageStart::After(c) => {
+                wit::PageStart::After(wit::PageCursor { generation: c.generation, position: c.position })
+            }
+        };
+        let mut i = self.instance().await?;
+        let r = i
+            .logic
+            .nexau_session_history()
+            .call_load_page(&mut i.store, &wit_map::agent_ref(agent), start, max_bytes)
+            .await;
+        let page = i.settle(r)?;
+        let messages = serde_json::from_str(&page.messages)
+            .map_err(|e| Error::Storage(format!("stored history cannot be decoded: {e}")))?;
+        let next = page.next.map(|c| PageCursor { generation: c.generation, position: c.position });
+        Ok(HistoryPage { messages, next })
+    }
+
     /// The agent's history, oldest first: the newest replace plus later appends,
-    /// honouring undo, de-duplicated, with interrupted tool calls repaired.
+    /// honouring undo, de-duplicated, with interrupted tool calls repaired;
+    /// with `last`, only the newest N messages.
+    ///
+    /// Read a page at a time ([`PAGE_BYTES`] of JSON each), so a history of
+    /// any size loads within the component's memory limit; only the messages
+    /// returned are read. A `replace` or `undo` that lands while the pages are
+    /// read starts the load over.
     pub async fn load(&self, agent: &AgentRef, last: Option<u32>) -> Result<Vec<Message>> {
-        let json = self.load_json(agent, last).await?;
-        serde_json::from_str(&json).map_err(|e| Error::Storage(format!("stored history cannot be decoded: {e}")))
+        let mut attempts = 0;
+        'again: loop {
+            let mut start = last.map_or(PageStart::Beginning, PageStart::Last);
+            let mut messages = Vec::new();
+            loop {
+                let page = match self.load_page(agent, start, PAGE_BYTES).await {
+                    Err(Error::Conflict(_)) if attempts < 8 => {
+                        attempts += 1;
+                        continue 'again;
+                    }
+                    other => other?,
+                };
+                messages.extend(page.messages);
+                match page.next {
+                    Some(c) => start = PageStart::After(c),
+                    None => break,
+                }
+            }
+            if let Some(n) = last.map(|n| n as usize)
+                && messages.len() > n
+            {
+                messages.drain(..messages.len() - n);
+            }
+            return Ok(messages);
+        }
     }
 }

@@ -14,7 +14,7 @@ use crate::runtime::bindings::exports::nexau::session::types::SessionError as Wi
 use crate::runtime::{Instance, Limits, Runtime};
 use crate::{Clock, DbUrl, Error, Result, backends, clock_from_env};
 
-pub use history::{Fence, HistoryAction, RunStatus, WriteOptions};
+pub use history::{Fence, HistoryAction, HistoryPage, PAGE_BYTES, PageCursor, PageStart, RunStatus, WriteOptions};
 pub use locks::AcquireOutcome;
 pub use maintenance::{AgentLockModel, AgentModel, AgentRunActionModel, Record, RowReader, SessionModel};
 
