@@ -24,8 +24,8 @@ pub fn check_ref(agent: &AgentRef) -> Res<()> {
 }
 
 /// The `not-found` error of a missing agent.
-pub fn agent_not_found(agent: &AgentRef) -> SessionError {
-    not_found(cat(&["agent ", &agent.agent_id, " of session ", &agent.session_id, " not found"]))
+pub fn agent_not_found(session_id: &str, agent_id: &str) -> SessionError {
+    not_found(cat(&["agent ", agent_id, " of session ", session_id, " not found"]))
 }
 
 /// Reads the agent's row (ids already checked).

@@ -16,8 +16,12 @@ use crate::prelude::*;
 use crate::schema::MESSAGES;
 use crate::store::{self, CompareOp, Value, first, int, text};
 
-/// Rows read per storage call while filling a page.
-const CHUNK: u32 = 64;
+/// Rows read by the first storage call of a page; later calls read as many
+/// rows as the page has room for at the sizes seen so far, up to
+/// [`MAX_CHUNK`].
+const FIRST_CHUNK: u32 = 32;
+/// The most rows one storage call reads.
+const MAX_CHUNK: usize = 1024;
 
 /// Messages as one JSON array being built, with where each one starts.
 struct Collected {
@@ -108,9 +112,10 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
     // The `tool_calls` of the newest assistant message, less those the tool
     // messages after it answered.
     let mut asked: Vec<Json> = Vec::new();
+    let mut chunk = FIRST_CHUNK;
     loop {
         let mut found =
-            store::select(MESSAGES, key.live(head.epoch).cmp("pos", CompareOp::Ge, int(from)), "pos", Some(CHUNK))?;
+            store::select(MESSAGES, key.live(head.epoch).cmp("pos", CompareOp::Ge, int(from)), "pos", Some(chunk))?;
         let at = |name| column(&found, name);
         let (at_pos, at_role, at_ids, at_message) = (at("pos"), at("role"), at("tool_calls"), at("message"));
         let got = found.rows.len();
@@ -139,9 +144,11 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
             out.push(&core::mem::take(message));
             from = pos + 1;
         }
-        if got < CHUNK as usize {
+        if got < chunk as usize {
             break;
         }
+        let average = out.json.len() / out.starts.len().max(1) + 1;
+        chunk = (max_bytes.saturating_sub(out.json.len()) / average).clamp(1, MAX_CHUNK) as u32;
     }
     out.repair(&mut asked);
     Ok(None)
@@ -153,7 +160,7 @@ fn collect(agent: &AgentRef, start: PageStart, max_bytes: usize) -> Res<(Collect
     check_ref(agent)?;
     let key = Key { u: &agent.user_id, s: &agent.session_id, a: &agent.agent_id };
     let found = find_row(key.u, key.s, key.a)?;
-    let Some(row) = first(&found) else { return Err(agent_not_found(agent)) };
+    let Some(row) = first(&found) else { return Err(agent_not_found(key.s, key.a)) };
     let mut out = Collected::new();
     let head = Head::of(row)?;
     let from = match start {
@@ -162,7 +169,7 @@ fn collect(agent: &AgentRef, start: PageStart, max_bytes: usize) -> Res<(Collect
         PageStart::Last(n) => window_start(key, &head, n)?,
         PageStart::After(c) => {
             if c.generation != head.generation as u64 {
-                return Err(SessionError::Conflict(cat(&["agent ", key.a, ": stale page cursor; load again"])));
+                return Err(SessionError::Conflict(cat(&["agent ", key.a, ": stale page cursor"])));
             }
             i64::try_from(c.position).unwrap_or(i64::MAX)
         }

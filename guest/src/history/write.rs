@@ -255,7 +255,7 @@ fn attempt(key: Key<'_>, p: &Prepared, messages: Option<&[Json]>, options: &Writ
         }
     }
     let agent_row = find_row(key.u, key.s, key.a)?;
-    let Some(row) = first(&agent_row) else { return Err(agent_not_found_key(key)) };
+    let Some(row) = first(&agent_row) else { return Err(agent_not_found(key.s, key.a)) };
     let mut head = Head::of(row)?;
     let seq = head.next_seq;
     let live_before = head.live_count;
@@ -302,10 +302,6 @@ fn attempt(key: Key<'_>, p: &Prepared, messages: Option<&[Json]>, options: &Writ
         Err(StorageError::Conflict(_) | StorageError::DuplicateKey(_)) => Ok(Attempt::Again),
         Err(e) => Err(from_storage(e)),
     }
-}
-
-fn agent_not_found_key(key: Key<'_>) -> SessionError {
-    agent_not_found(&AgentRef { user_id: key.u.into(), session_id: key.s.into(), agent_id: key.a.into() })
 }
 
 /// Records one action; see the `history.write` contract in `wit/history.wit`.

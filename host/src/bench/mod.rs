@@ -55,7 +55,7 @@ pub struct BenchResult {
     pub ratio: f64,
 }
 
-const TABLES: [&str; 4] = ["sessions", "agents", "agent_locks", "agent_run_actions"];
+const TABLES: [&str; 5] = ["sessions", "agents", "agent_locks", "agent_run_actions", "agent_messages"];
 const TEXT: &str = "A benchmark message of ordinary length: what the user asked, more or less in these words.";
 
 fn message_json() -> String {

@@ -39,23 +39,92 @@ pub async fn seed(store: &CheckedStore, u: &str, s: &str, a: &str) -> Result<(),
     };
     store.insert("sessions", session).await?;
     let agent = RowSet {
-        columns: ["user_id", "session_id", "agent_id", "agent_name", "created_at", "last_updated", "next_seq"]
-            .map(String::from)
-            .to_vec(),
-        rows: vec![vec![u.into(), s.into(), a.into(), "main".into(), ts.clone(), ts, Value::Int(1)]],
+        columns: [
+            "user_id",
+            "session_id",
+            "agent_id",
+            "agent_name",
+            "created_at",
+            "last_updated",
+            "next_seq",
+            "live_count",
+            "epoch",
+            "generation",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: vec![vec![
+            u.into(),
+            s.into(),
+            a.into(),
+            "main".into(),
+            ts.clone(),
+            ts,
+            Value::Int(1),
+            Value::Int(0),
+            Value::Int(0),
+            Value::Int(0),
+        ]],
     };
     store.insert("agents", agent).await?;
     Ok(())
 }
 
-/// One history append: read the agent's next sequence number, then one batch
-/// (advance it, touch the session, insert the action).
+/// One history append of messages whose ids the caller gave: read the
+/// agent's counters, look each id up among the live messages (a given id may
+/// repeat one stored before), then one batch (advance the counters, touch the
+/// session, insert the message rows and the action).
 pub async fn append(store: &CheckedStore, u: &str, s: &str, a: &str, messages_json: &str) -> Result<(), StorageError> {
     let found = store.find("agents", &Query::filter(Filter::And(agent_key(u, s, a)))).await?;
     let seq = found.get(0, "next_seq").and_then(Value::as_i64).unwrap_or(1);
+    let live = found.get(0, "live_count").and_then(Value::as_i64).unwrap_or(0);
+    let epoch = found.get(0, "epoch").and_then(Value::as_i64).unwrap_or(0);
+    let messages: Vec<serde_json::Value> =
+        serde_json::from_str(messages_json).map_err(|e| StorageError::Invalid(format!("bad messages JSON: {e}")))?;
+    for m in &messages {
+        let id = m["id"].as_str().unwrap_or_default();
+        let same = with(
+            agent_key(u, s, a),
+            [Filter::eq("epoch", epoch), Filter::eq("live", true), Filter::eq("message_id", id)],
+        );
+        store
+            .find("agent_messages", &Query { filter: same, order_by: Vec::new(), limit: Some(1), offset: None })
+            .await?;
+    }
     let (ns, ts) = now();
-    let action_id = format!("act_{}", ulid::Ulid::new());
-    let columns = [
+    let message_rows = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            vec![
+                u.into(),
+                s.into(),
+                a.into(),
+                Value::Int(seq),
+                Value::Int(epoch),
+                Value::Int(live + i as i64),
+                Value::Bool(true),
+                m["id"].as_str().unwrap_or_default().into(),
+                m["role"].as_str().unwrap_or_default().into(),
+                Value::Null,
+                Value::Json(m.to_string()),
+            ]
+        })
+        .collect();
+    let message_columns = [
+        "user_id",
+        "session_id",
+        "agent_id",
+        "action_seq",
+        "epoch",
+        "pos",
+        "live",
+        "message_id",
+        "role",
+        "tool_calls",
+        "message",
+    ];
+    let action_columns = [
         "action_id",
         "user_id",
         "session_id",
@@ -64,10 +133,11 @@ pub async fn append(store: &CheckedStore, u: &str, s: &str, a: &str, messages_js
         "created_at",
         "created_at_ns",
         "action_type",
-        "append_messages",
+        "epoch",
+        "live_before",
     ];
-    let row = vec![
-        Value::Text(action_id),
+    let action = vec![
+        Value::Text(format!("act_{}", ulid::Ulid::new())),
         u.into(),
         s.into(),
         a.into(),
@@ -75,14 +145,19 @@ pub async fn append(store: &CheckedStore, u: &str, s: &str, a: &str, messages_js
         ts.clone(),
         Value::Int(ns),
         "append".into(),
-        Value::Json(messages_json.to_owned()),
+        Value::Int(epoch),
+        Value::Int(live),
     ];
     store
         .apply(vec![
             WriteOp::Update {
                 table: "agents".into(),
                 filter: with(agent_key(u, s, a), [Filter::eq("next_seq", seq)]),
-                set: vec![("next_seq".into(), Value::Int(seq + 1)), ("last_updated".into(), ts.clone())],
+                set: vec![
+                    ("next_seq".into(), Value::Int(seq + 1)),
+                    ("last_updated".into(), ts.clone()),
+                    ("live_count".into(), Value::Int(live + messages.len() as i64)),
+                ],
                 expect: Some(1),
             },
             WriteOp::Update {
@@ -92,43 +167,39 @@ pub async fn append(store: &CheckedStore, u: &str, s: &str, a: &str, messages_js
                 expect: Some(1),
             },
             WriteOp::Insert {
+                table: "agent_messages".into(),
+                rows: RowSet { columns: message_columns.map(String::from).to_vec(), rows: message_rows },
+            },
+            WriteOp::Insert {
                 table: "agent_run_actions".into(),
-                rows: RowSet { columns: columns.map(String::from).to_vec(), rows: vec![row] },
+                rows: RowSet { columns: action_columns.map(String::from).to_vec(), rows: vec![action] },
             },
         ])
         .await?;
     Ok(())
 }
 
-/// Loads the conversation: the newest replace, the actions after it, and
-/// their messages joined into one JSON array.
+/// Loads the conversation: the agent's counters, then its live message rows
+/// in position order, joined into one JSON array as stored.
 pub async fn load(store: &CheckedStore, u: &str, s: &str, a: &str) -> Result<String, StorageError> {
-    let newest = Query {
-        filter: with(agent_key(u, s, a), [Filter::eq("action_type", "replace")]),
-        order_by: vec![Order::parse("-seq")],
-        limit: Some(1),
+    let found = store.find("agents", &Query::filter(Filter::And(agent_key(u, s, a)))).await?;
+    let epoch = found.get(0, "epoch").and_then(Value::as_i64).unwrap_or(0);
+    let live = Query {
+        filter: with(agent_key(u, s, a), [Filter::eq("epoch", epoch), Filter::eq("live", true)]),
+        order_by: vec![Order::parse("pos")],
+        limit: None,
         offset: None,
     };
-    let replace = store.find("agent_run_actions", &newest).await?;
-    let mut after = agent_key(u, s, a);
-    if let Some(seq) = replace.get(0, "seq").and_then(Value::as_i64) {
-        after.push(Filter::gt("seq", seq));
-    }
-    let later = Query { filter: Filter::And(after), order_by: vec![Order::parse("seq")], limit: None, offset: None };
-    let rows = store.find("agent_run_actions", &later).await?;
-    let mut messages = Vec::new();
-    for set in [&replace, &rows] {
-        for i in 0..set.len() {
-            for column in ["replace_messages", "append_messages"] {
-                if let Some(text) = set.get(i, column).and_then(Value::as_str) {
-                    let parsed: Vec<serde_json::Value> = serde_json::from_str(text)
-                        .map_err(|e| StorageError::Backend(format!("bad messages JSON: {e}")))?;
-                    messages.extend(parsed);
-                }
-            }
+    let rows = store.find("agent_messages", &live).await?;
+    let mut json = String::from("[");
+    for i in 0..rows.len() {
+        if i > 0 {
+            json.push(',');
         }
+        json.push_str(rows.get(i, "message").and_then(Value::as_str).unwrap_or("null"));
     }
-    Ok(serde_json::Value::Array(messages).to_string())
+    json.push(']');
+    Ok(json)
 }
 
 /// One lock acquisition (read the row, compare-and-set it) and its release.
