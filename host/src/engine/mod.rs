@@ -4,6 +4,7 @@ mod history;
 mod locks;
 mod maintenance;
 mod sessions;
+mod upgrade;
 pub(crate) mod wit_map;
 
 use std::sync::Arc;
@@ -114,12 +115,19 @@ impl Engine {
         self.runtime.clock()
     }
 
-    /// Creates the tables and indexes that are missing (idempotent). Call it
-    /// once per process before anything else.
+    /// Creates the tables and indexes that are missing (idempotent), and
+    /// gives agents written by nexau-session 0.1 the per-message history rows
+    /// this version reads (once per agent). Call it once per process before
+    /// anything else.
     pub async fn setup_models(&self) -> Result<()> {
         let mut i = self.instance().await?;
         let r = i.logic.nexau_session_sessions().call_setup_models(&mut i.store).await;
-        i.settle(r)
+        i.settle(r)?;
+        let upgraded = self.upgrade_legacy_agents().await?;
+        if upgraded > 0 {
+            tracing::info!(upgraded, "gave agents written by nexau-session 0.1 their per-message history rows");
+        }
+        Ok(())
     }
 
     /// The declared schema of one of the session logic's tables (after
