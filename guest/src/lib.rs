@@ -5,14 +5,15 @@
 //! `storage` import; time and randomness come from WASI (`wasi:clocks/wall-clock`,
 //! `wasi:random/random`). The logic never sleeps or waits.
 //!
-//! For size, the wasm build is `no_std` with a bump allocator and an
-//! aborting panic handler (`wasm_rt`), its own JSON (`json`) and no `format!`;
-//! native builds (tests, clippy) use `std`.
+//! For size, the wasm build is `no_std` with a small freeing allocator and
+//! an aborting panic handler (`wasm_rt`), its own JSON (`json`) and no
+//! `format!`; native builds (tests, clippy) use `std`. The component must
+//! stay under 100,000 bytes as the host embeds it (a test checks).
 //!
 //! Storage-touching code (`sessions`, `agents`, `history::write`,
-//! `history::load`, `locks`) is kept apart from pure functions
-//! (`ids`, `clock`, `history::messages`, `history::replay`, `history::repair`),
-//! which are unit-tested natively.
+//! `history::load`, `locks`) is kept apart from pure functions (`ids`,
+//! `clock`, `history::messages`, `history::prepare`, `history::timeline`,
+//! `history::repair`), which are unit-tested natively.
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
@@ -29,8 +30,6 @@ mod locks;
 mod prelude;
 mod schema;
 mod sessions;
-#[cfg(test)]
-mod sort;
 mod store;
 #[cfg(target_arch = "wasm32")]
 mod wasm_rt;

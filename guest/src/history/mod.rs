@@ -5,7 +5,5 @@ pub mod load;
 pub mod messages;
 pub mod prepare;
 pub mod repair;
-#[cfg(test)]
-pub mod replay;
 pub mod timeline;
 pub mod write;
