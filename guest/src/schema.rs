@@ -107,7 +107,7 @@ const SPECS: [Spec; 5] = [
             ("actions_agent_seq", &["user_id", "session_id", "agent_id", "seq"], true),
             ("actions_idempotency", &["user_id", "session_id", "agent_id", "idempotency_key"], true),
             ("actions_agent_type_seq", &["user_id", "session_id", "agent_id", "action_type", "seq"], false),
-            ("actions_agent_run", &["user_id", "session_id", "agent_id", "run_id", "seq"], false),
+            ("actions_run", &["user_id", "session_id", "agent_id", "run_id", "seq"], false),
         ],
     ),
     (
@@ -127,8 +127,8 @@ const SPECS: [Spec; 5] = [
         ],
         &["user_id", "session_id", "agent_id", "action_seq", "pos"],
         &[
-            ("messages_live_pos", &["user_id", "session_id", "agent_id", "epoch", "live", "pos"], false),
-            ("messages_live_id", &["user_id", "session_id", "agent_id", "epoch", "live", "message_id"], false),
+            ("messages_pos", &["user_id", "session_id", "agent_id", "epoch", "live", "pos"], false),
+            ("messages_id", &["user_id", "session_id", "agent_id", "epoch", "live", "message_id"], false),
         ],
     ),
 ];

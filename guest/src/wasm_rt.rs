@@ -1,24 +1,26 @@
 //! The `no_std` runtime of the component: an abort-on-panic handler and a
 //! small freeing allocator.
 //!
-//! Blocks come in power-of-two size classes (16 bytes up); a freed block goes
-//! onto its class's free list and the next allocation of that class takes it
-//! back, so memory that a call frees (a page of rows, a parsed message) is
-//! used again: a long call, or an instance kept for many calls, stays within
-//! the high-water mark of what it holds at once, at most twice the live bytes.
-//! New blocks are cut from the top of linear memory, grown on demand; the
-//! block on top grows in place (a `Vec` or `String` being filled leaves no
-//! copies behind). Every block of a class is aligned to its size (up to a
-//! wasm page), so a block from a free list suits any request of its class.
-//! This costs a few hundred bytes of code, against about 10 KB for dlmalloc.
+//! Blocks under 1 MiB come in power-of-two sizes (16 bytes up), larger ones
+//! in whole wasm pages. A freed block goes onto a free list (one per small
+//! size; one first-fit list for large blocks), and the next allocation that
+//! fits takes it back, so memory that a call frees (a page of rows, a parsed
+//! message) is used again: a long call, or an instance kept for many calls,
+//! stays near the high-water mark of what it holds at once. New blocks are
+//! cut from the top of linear memory, grown on demand; the block on top grows
+//! and shrinks in place (a `Vec` or `String` being filled leaves no copies
+//! behind) and a freed top block lowers the top. Every small block is aligned
+//! to its size and every large one to a page, so a block from a free list
+//! suits any request it is big enough for. This costs a few hundred bytes of
+//! code, against about 10 KB for dlmalloc.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::arch::wasm32;
 use core::cell::UnsafeCell;
 
 const PAGE: usize = 65_536;
-/// The smallest class: room for the free list's link, and few classes.
-const MIN_CLASS: u32 = 4;
+/// From this size on, blocks are sized in pages, not powers of two.
+const LARGE: usize = 1 << 20;
 
 struct Heap {
     /// The first byte never handed out.
@@ -27,9 +29,11 @@ struct Heap {
     end: usize,
     /// The start of the block just below `top` (it may grow in place).
     last: usize,
-    /// One singly linked free list per class (0 = empty): class `c` holds
-    /// blocks of `1 << c` bytes, the link in their first word.
-    free: [usize; 32],
+    /// One singly linked free list per small size `1 << c` (0 = empty), the
+    /// link in the block's first word.
+    free: [usize; 20],
+    /// Free large blocks: the link in the first word, the size in the second.
+    large: usize,
 }
 
 struct Alloc(UnsafeCell<Heap>);
@@ -38,18 +42,15 @@ struct Alloc(UnsafeCell<Heap>);
 unsafe impl Sync for Alloc {}
 
 #[global_allocator]
-static ALLOC: Alloc = Alloc(UnsafeCell::new(Heap { top: 0, end: 0, last: 0, free: [0; 32] }));
+static ALLOC: Alloc = Alloc(UnsafeCell::new(Heap { top: 0, end: 0, last: 0, free: [0; 20], large: 0 }));
 
-/// The class of a request: log2 of its block size.
-fn class(layout: Layout) -> u32 {
-    let size = layout.size().max(layout.align()).max(1 << MIN_CLASS);
-    let Some(block) = size.checked_next_power_of_two() else { wasm32::unreachable() };
-    block.trailing_zeros()
-}
-
-/// The alignment every block of class `c` has.
-fn class_align(c: u32) -> usize {
-    (1usize << c).min(PAGE)
+/// The size of the block that serves `layout`.
+fn block(layout: Layout) -> usize {
+    let size = layout.size().max(layout.align()).max(16);
+    if size >= LARGE {
+        return size.checked_add(PAGE - 1).unwrap_or_else(|| wasm32::unreachable()) & !(PAGE - 1);
+    }
+    size.next_power_of_two()
 }
 
 impl Heap {
@@ -67,40 +68,53 @@ impl Heap {
         self.top = stop;
     }
 
-    /// A fresh block of class `c` from the top.
-    fn carve(&mut self, c: u32) -> usize {
+    /// A block of `size` bytes (a [`block`] size).
+    fn take(&mut self, size: usize) -> usize {
+        // SAFETY: every block on a free list is free and at least two words
+        // long; its first word is the link, a large one's second its size.
+        unsafe {
+            let mut link: *mut usize =
+                if size < LARGE { &mut self.free[size.trailing_zeros() as usize] } else { &mut self.large };
+            while *link != 0 {
+                let b = *link as *mut usize;
+                if size < LARGE || *b.add(1) >= size {
+                    *link = *b;
+                    return b as usize;
+                }
+                link = b;
+            }
+        }
         if self.end == 0 {
             self.end = wasm32::memory_size(0) * PAGE;
             self.top = self.end;
         }
-        let align = class_align(c);
+        let align = size.min(PAGE);
         let start = (self.top + align - 1) & !(align - 1);
-        let Some(stop) = start.checked_add(1 << c) else { wasm32::unreachable() };
-        self.reach(stop);
+        self.reach(start.checked_add(size).unwrap_or_else(|| wasm32::unreachable()));
         self.last = start;
         start
     }
 
-    fn take(&mut self, c: u32) -> usize {
-        let head = self.free[c as usize];
-        if head == 0 {
-            return self.carve(c);
-        }
-        // SAFETY: `head` is a freed block of this class; its first word is the link.
-        self.free[c as usize] = unsafe { *(head as *const usize) };
-        head
-    }
-
-    fn give_back(&mut self, ptr: usize, c: u32) {
-        if ptr == self.last && ptr + (1 << c) == self.top {
+    fn give_back(&mut self, ptr: usize, size: usize) {
+        if ptr == self.last && ptr + size == self.top {
             // The top block: lower the top instead of keeping it on a list.
             self.top = ptr;
             self.last = 0;
             return;
         }
-        // SAFETY: the block is at least a word long and no longer in use.
-        unsafe { *(ptr as *mut usize) = self.free[c as usize] };
-        self.free[c as usize] = ptr;
+        let b = ptr as *mut usize;
+        // SAFETY: the block is free and at least two words long.
+        unsafe {
+            if size < LARGE {
+                let head = &mut self.free[size.trailing_zeros() as usize];
+                *b = *head;
+                *head = ptr;
+            } else {
+                *b = self.large;
+                *b.add(1) = size;
+                self.large = ptr;
+            }
+        }
     }
 }
 
@@ -111,30 +125,30 @@ unsafe impl GlobalAlloc for Alloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: single-threaded, and no reference to the heap outlives this call.
         let h = unsafe { &mut *self.0.get() };
-        h.take(class(layout)) as *mut u8
+        h.take(block(layout)) as *mut u8
     }
 
     #[inline(never)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: single-threaded, and no reference to the heap outlives this call.
         let h = unsafe { &mut *self.0.get() };
-        h.give_back(ptr as usize, class(layout));
+        h.give_back(ptr as usize, block(layout));
     }
 
     #[inline(never)]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: the caller guarantees `layout.align()` is a valid alignment.
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        let (old, new) = (class(layout), class(new_layout));
+        let (old, new) = (block(layout), block(new_layout));
         if old == new {
             return ptr;
         }
         // SAFETY: single-threaded, and no reference to the heap outlives this call.
         let h = unsafe { &mut *self.0.get() };
         let at = ptr as usize;
-        if at == h.last && at + (1 << old) == h.top && at % class_align(new) == 0 {
+        if at == h.last && at + old == h.top && at % new.min(PAGE) == 0 {
             // The top block grows or shrinks in place.
-            h.reach(at + (1 << new));
+            h.reach(at + new);
             return ptr;
         }
         let p = h.take(new) as *mut u8;

@@ -16,10 +16,10 @@ use crate::prelude::*;
 use crate::schema::MESSAGES;
 use crate::store::{self, CompareOp, Value, first, int, text};
 
-/// Rows read by the first storage call of a page; later calls read as many
-/// rows as the page has room for at the sizes seen so far, up to
-/// [`MAX_CHUNK`].
-const FIRST_CHUNK: u32 = 32;
+/// Rows read by the first storage call of a page (one: a message may be
+/// large); later calls read as many rows as the page has room for at the
+/// sizes seen so far, up to [`MAX_CHUNK`].
+const FIRST_CHUNK: u32 = 1;
 /// The most rows one storage call reads.
 const MAX_CHUNK: usize = 1024;
 

@@ -124,7 +124,7 @@ fn undo(key: Key<'_>, head: &mut Head, run: &str) -> Res<Option<WriteOp>> {
 /// key was used for a different request.
 fn replayed(r: Row<'_>, key: &str, print: &str) -> Res<Receipt> {
     if r.str("request_hash").is_some_and(|h| h != print) {
-        return Err(invalid(cat(&["idempotency_key ", key, ": already used for a different action"])));
+        return Err(invalid(cat(&["idempotency_key ", key, ": used for another request"])));
     }
     Ok(Receipt { action_id: r.string("action_id"), seq: u64::try_from(r.int("seq")).unwrap_or(0), stored: false })
 }

@@ -64,7 +64,10 @@ fn tool_calls(m: &Json) -> Value {
 
 /// The conversation of one legacy agent, and the `live_before` of each
 /// action since its newest `replace` (by action id).
-fn replay(actions: &RowSet) -> std::result::Result<(Vec<Json>, Vec<(String, i64)>), StorageError> {
+type Replayed = (Vec<Json>, Vec<(String, i64)>);
+
+/// Replays the log of one legacy agent (its action rows, by `seq`).
+fn replay(actions: &RowSet) -> std::result::Result<Replayed, StorageError> {
     let newest_replace =
         (0..actions.len()).rev().find(|&i| actions.get(i, "action_type").and_then(Value::as_str) == Some("replace"));
     let mut live: Vec<Json> = Vec::new();

@@ -42,7 +42,7 @@ mod tests {
         let memory = explain(trap(), &limits, true).to_string();
         assert_eq!(
             memory,
-            "runtime: the call needed more than the 256 MiB of guest memory it may use (Limits::memory_bytes)"
+            "runtime: the call needed more than the 512 MiB of guest memory it may use (Limits::memory_bytes)"
         );
         let deadline = explain(wasmtime::Error::from(Trap::Interrupt), &limits, false).to_string();
         assert_eq!(deadline, "runtime: the call ran past its deadline of 1m (Limits::deadline)");

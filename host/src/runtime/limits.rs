@@ -19,7 +19,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_bytes: 256 << 20, deadline: Duration::from_secs(60), host_call_bytes: 256 << 20 }
+        // 512 MiB: a write holds a message about four times over (the JSON it
+        // gets, the parsed message, the row it stores, and a buffer grown by
+        // doubling), so messages up to about 100 MB fit; reads are paged and
+        // need far less.
+        Limits { memory_bytes: 512 << 20, deadline: Duration::from_secs(60), host_call_bytes: 256 << 20 }
     }
 }
 
