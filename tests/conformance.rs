@@ -8,6 +8,8 @@ mod support;
 
 #[path = "conformance/cases.rs"]
 mod cases;
+#[path = "conformance/history_cases.rs"]
+mod history_cases;
 #[path = "conformance/lock_cases.rs"]
 mod lock_cases;
 
@@ -53,9 +55,22 @@ for_every_backend!(
     cases::delete_if_unchanged_spares_a_session_written_since,
     cases::deleting_stale_sessions_never_loses_an_acknowledged_append,
     cases::history_survives_across_agent_instances,
+    history_cases::history_matches_a_plain_replay,
+    history_cases::pages_concatenate_to_the_whole_history,
+    history_cases::idempotency_key_reused_for_other_content_is_refused,
+    history_cases::tail_reads_only_what_it_returns,
     lock_cases::acquire_release_and_growing_tokens,
     lock_cases::held_lock_reports_holder_and_expiry,
     lock_cases::expired_lock_is_taken_over_and_stale_writes_refused,
     lock_cases::release_and_renew_only_your_own,
     lock_cases::locks_are_per_user_session_and_agent,
 );
+
+/// Cases that change stored rows underneath the engine, which only a
+/// backend on a file allows.
+mod sqlite_only {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn corrupt_counters_fail_and_write_nothing() {
+        crate::history_cases::corrupt_counters_fail_and_write_nothing().await;
+    }
+}
