@@ -482,9 +482,9 @@ pub async fn tail_reads_only_what_it_returns(b: &TestBackend) {
     assert_eq!(page.messages.len(), 1, "a page of 1 byte holds one message");
 }
 
-/// Counters no write could produce make history calls fail, naming them,
-/// and nothing is written. SQLite only: the test changes the agent row
-/// underneath the engine, through a second store on the same file.
+/// Counters no write could produce make history calls fail with a storage
+/// error that says so, and nothing is written. SQLite only: the test changes
+/// the agent row underneath the engine, through a second store on the same file.
 pub async fn corrupt_counters_fail_and_write_nothing() {
     let b = support::backend("sqlite");
     let e = support::engine(&b).await;
@@ -516,7 +516,8 @@ pub async fn corrupt_counters_fail_and_write_nothing() {
     for (column, bad) in [
         ("next_seq", Value::Int(-5)),
         ("live_count", Value::Int(-1)),
-        ("open_tool_uses", Value::Json("{\"not\":\"an array\"}".into())),
+        ("generation", Value::Int(-2)),
+        ("epoch", Value::Null),
     ] {
         let found = raw.find("agents", &nexau_session::storage::Query::filter(agent_row())).await.unwrap();
         let good = found.rows[0][found.position(column).unwrap()].clone();
@@ -524,7 +525,7 @@ pub async fn corrupt_counters_fail_and_write_nothing() {
 
         let corrupt = |what: &str, r: Result<(), Error>| match r {
             Err(Error::Storage(m)) => {
-                assert!(m.contains("corrupt") && m.contains(column) && m.contains(&a.agent_id), "{what}: {m}")
+                assert!(m.contains("corrupt history counters") && m.contains(&a.agent_id), "{column}: {what}: {m}")
             }
             other => panic!("{column}: {what}: {other:?}"),
         };
