@@ -543,3 +543,36 @@ pub async fn corrupt_counters_fail_and_write_nothing() {
         assert_eq!(e.load(&a, None).await.unwrap(), before, "{column}: restored");
     }
 }
+
+/// A call answered by a tool message further on (after other messages) is
+/// not repaired: the smallest sequences on which a load must not add an
+/// error result.
+pub async fn a_later_result_answers_the_call(b: &TestBackend) {
+    let e = support::engine(b).await;
+    let msg = |tag: &str, role: Role, calls: &[&str], answers: &[&str]| Msg {
+        tag: tag.into(),
+        id: None,
+        role,
+        calls: calls.iter().map(|c| c.to_string()).collect(),
+        answers: answers.iter().map(|a| a.to_string()).collect(),
+        created_at: "2026-05-01T00:00:00Z".into(),
+    };
+    let call = || msg("call", Role::Assistant, &["t1"], &[]);
+    let answer = || msg("answer", Role::Tool, &[], &["t1"]);
+    for (i, messages) in [
+        vec![call(), msg("user", Role::User, &[], &[]), answer()],
+        vec![call(), msg("again", Role::Assistant, &[], &[]), answer()],
+        vec![call(), msg("note", Role::Framework, &[], &[]), answer()],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let agent = root_agent(&e, "alice", &format!("later{i}")).await;
+        let step = Step { run: None, act: Act::Append(messages) };
+        write_step(&e, &agent, &step).await;
+        let mut model = Model::default();
+        model.apply(&step);
+        let got: Vec<String> = e.load(&agent, None).await.unwrap().iter().map(describe).collect();
+        assert_eq!(got, model.expected(), "{step:?}");
+    }
+}
