@@ -486,3 +486,24 @@ fn a_reader_that_goes_away_makes_no_panic() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.lines().count() == 1 && !stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn an_idempotency_key_reused_for_another_message_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "sqlite:///keys.db";
+    let append = |text: &str| {
+        let args = ["history", "append", "--user", "u1", "--session", "s1", "--role", "user", "--idempotency-key"];
+        run(cli(dir.path(), url), &[&args[..], &["k1", "--text", text]].concat())
+    };
+    let first = ok(append("hello"));
+    let retry = ok(append("hello"));
+    assert!(first.trim_end().ends_with(" stored") && retry.trim_end().ends_with("already stored"), "{first}{retry}");
+    assert_eq!(first.split(' ').next(), retry.split(' ').next(), "the retry names the first action");
+    let other = append("goodbye");
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert_eq!(other.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("k1") && stderr.trim().lines().count() == 1, "{stderr}");
+    let texts: Vec<_> =
+        history_json(dir.path(), url, "u1", "s1").iter().map(|m| m["content"][0]["text"].clone()).collect();
+    assert_eq!(texts, ["hello"]);
+}
