@@ -136,8 +136,10 @@ impl Model {
         !self.runs.iter().any(|(id, _, cut_below)| id == run && *cut_below)
     }
 
-    /// The expected load: de-duplicated (first of each given id), repaired,
-    /// each message described as [`describe`] does.
+    /// The expected load, each message described as [`describe`] does:
+    /// de-duplicated (the first of each given id), and every call of an
+    /// assistant message that the tool messages right after it leave
+    /// unanswered given an error result after them.
     fn expected(&self) -> Vec<String> {
         let mut kept: Vec<&Msg> = Vec::new();
         for m in &self.msgs {
@@ -153,8 +155,11 @@ impl Model {
             }
             out.push(describe_msg(m));
             if m.role == Role::Assistant {
+                // Only the tool messages right after the call answer it.
+                let answers = kept[i + 1..].iter().take_while(|later| later.role == Role::Tool);
+                let answered: Vec<&String> = answers.flat_map(|later| &later.answers).collect();
                 for c in &m.calls {
-                    let answered = kept[i + 1..].iter().any(|later| later.answers.contains(c));
+                    let answered = answered.contains(&c);
                     if !answered {
                         pending.push(repair_description(c, &m.created_at));
                     }
@@ -206,10 +211,10 @@ fn repair_description_of(m: &Message) -> String {
 /// of runs seen before or never seen, and run starts and ends.
 ///
 /// No undo is generated of a run whose start an earlier undo already cut
-/// below: the stored timeline remembers where a run started as a count of
-/// de-duplicated messages, and once the messages before that point were
-/// dropped and others appended, that count and the count of a replay before
-/// de-duplication name different places.
+/// below: `write` rewinds to the number of messages the conversation had at
+/// the run's first action, counted after de-duplication, and once the
+/// messages before that point were dropped and others appended, that count
+/// and the count of a replay before de-duplication name different places.
 fn generate(rng: &mut Rng) -> Vec<Step> {
     let mut model = Model::default();
     let mut steps = Vec::new();
@@ -544,10 +549,10 @@ pub async fn corrupt_counters_fail_and_write_nothing() {
     }
 }
 
-/// A call answered by a tool message further on (after other messages) is
-/// not repaired: the smallest sequences on which a load must not add an
-/// error result.
-pub async fn a_later_result_answers_the_call(b: &TestBackend) {
+/// Only the tool messages right after an assistant message answer its
+/// calls: a result further on (after a user, assistant or framework
+/// message) does not, and the call gets an error result.
+pub async fn only_the_tool_messages_right_after_a_call_answer_it(b: &TestBackend) {
     let e = support::engine(b).await;
     let msg = |tag: &str, role: Role, calls: &[&str], answers: &[&str]| Msg {
         tag: tag.into(),
@@ -557,22 +562,35 @@ pub async fn a_later_result_answers_the_call(b: &TestBackend) {
         answers: answers.iter().map(|a| a.to_string()).collect(),
         created_at: "2026-05-01T00:00:00Z".into(),
     };
-    let call = || msg("call", Role::Assistant, &["t1"], &[]);
-    let answer = || msg("answer", Role::Tool, &[], &["t1"]);
-    for (i, messages) in [
-        vec![call(), msg("user", Role::User, &[], &[]), answer()],
-        vec![call(), msg("again", Role::Assistant, &[], &[]), answer()],
-        vec![call(), msg("note", Role::Framework, &[], &[]), answer()],
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let agent = root_agent(&e, "alice", &format!("later{i}")).await;
+    let call = || msg("call", Role::Assistant, &["t1", "t2"], &[]);
+    let answer = |id: &str| msg("answer", Role::Tool, &[], &[id]);
+    let repair = |id: &str| repair_description(id, "2026-05-01T00:00:00Z");
+    let cases = [
+        (vec![call(), answer("t2"), answer("t1")], vec!["assistant call *", "tool answer *", "tool answer *"]),
+        (vec![call(), answer("t2")], vec!["assistant call *", "tool answer *", "repair t1"]),
+        (
+            vec![call(), msg("u", Role::User, &[], &[]), answer("t1")],
+            vec!["assistant call *", "repair t1", "repair t2", "user u *", "tool answer *"],
+        ),
+        (
+            vec![call(), msg("a", Role::Assistant, &[], &[]), answer("t1")],
+            vec!["assistant call *", "repair t1", "repair t2", "assistant a *", "tool answer *"],
+        ),
+        (
+            vec![call(), msg("f", Role::Framework, &[], &[]), answer("t1")],
+            vec!["assistant call *", "repair t1", "repair t2", "framework f *", "tool answer *"],
+        ),
+    ];
+    for (i, (messages, want)) in cases.into_iter().enumerate() {
+        let agent = root_agent(&e, "alice", &format!("adjacent{i}")).await;
         let step = Step { run: None, act: Act::Append(messages) };
         write_step(&e, &agent, &step).await;
+        let want: Vec<String> =
+            want.iter().map(|w| w.strip_prefix("repair ").map_or_else(|| w.to_string(), repair)).collect();
         let mut model = Model::default();
         model.apply(&step);
+        assert_eq!(model.expected(), want, "the model, case {i}");
         let got: Vec<String> = e.load(&agent, None).await.unwrap().iter().map(describe).collect();
-        assert_eq!(got, model.expected(), "{step:?}");
+        assert_eq!(got, want, "case {i}");
     }
 }
