@@ -64,6 +64,8 @@ fn a_200_mb_history_shows_its_tail_and_chats() {
     let started = Instant::now();
     tokio::runtime::Runtime::new().unwrap().block_on(write_history(&url, BATCHES, PER_BATCH, 100 * 1024));
     let written = started.elapsed();
+    let stored: u64 = std::fs::read_dir(dir.path()).unwrap().map(|f| f.unwrap().metadata().unwrap().len()).sum();
+    assert!(stored > 200_000_000, "only {stored} bytes stored");
 
     let args = ["history", "show", "--user", "u1", "--session", "s1", "--limit", "50", "--json"];
     let shown: Vec<serde_json::Value> =
