@@ -60,6 +60,7 @@ for_every_backend!(
     history_cases::idempotency_key_reused_for_other_content_is_refused,
     history_cases::tail_reads_only_what_it_returns,
     history_cases::only_the_tool_messages_right_after_a_call_answer_it,
+    history_cases::an_undo_rewinds_to_the_message_count_at_the_run_start,
     lock_cases::acquire_release_and_growing_tokens,
     lock_cases::held_lock_reports_holder_and_expiry,
     lock_cases::expired_lock_is_taken_over_and_stale_writes_refused,

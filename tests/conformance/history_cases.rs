@@ -159,8 +159,7 @@ impl Model {
                 let answers = kept[i + 1..].iter().take_while(|later| later.role == Role::Tool);
                 let answered: Vec<&String> = answers.flat_map(|later| &later.answers).collect();
                 for c in &m.calls {
-                    let answered = answered.contains(&c);
-                    if !answered {
+                    if !answered.contains(&c) {
                         pending.push(repair_description(c, &m.created_at));
                     }
                 }
@@ -282,6 +281,9 @@ fn last<T: Clone>(v: &[T], n: usize) -> Vec<T> {
     v[v.len().saturating_sub(n)..].to_vec()
 }
 
+/// Random sequences of actions (see [`generate`]): after some of their
+/// steps and after the last, the whole history and its newest N messages
+/// are what [`Model`] expects.
 pub async fn history_matches_a_plain_replay(b: &TestBackend) {
     const SEQUENCES: u64 = 200;
     let e = support::engine(b).await;
@@ -593,4 +595,26 @@ pub async fn only_the_tool_messages_right_after_a_call_answer_it(b: &TestBackend
         let got: Vec<String> = e.load(&agent, None).await.unwrap().iter().map(describe).collect();
         assert_eq!(got, want, "case {i}");
     }
+}
+
+/// An undo rewinds to the number of messages the conversation had at the
+/// run's first action, counted after de-duplication, even once an earlier
+/// undo dropped the messages before that point and others were appended
+/// (a replay before de-duplication would keep "f" here).
+pub async fn an_undo_rewinds_to_the_message_count_at_the_run_start(b: &TestBackend) {
+    let e = support::engine(b).await;
+    let a = root_agent(&e, "alice", "s1").await;
+    let run = |id: &str| WriteOptions { run_id: Some(id.into()), ..Default::default() };
+    let given = |id: &str, text: &str| Message { id: id.into(), ..user(text) };
+    e.append(&a, &[given("x", "a")], &run("run_1")).await.unwrap();
+    e.append(&a, &[given("x", "a again"), user("b")], &run("run_1")).await.unwrap();
+    e.append(&a, &[user("c")], &run("run_2")).await.unwrap();
+    assert_eq!(texts(&e.load(&a, None).await.unwrap()), ["a", "b", "c"]);
+    let undo = |r: &str| HistoryAction::Undo { before_run_id: r.into() };
+    e.write(&a, &undo("run_1"), &WriteOptions::default()).await.unwrap();
+    assert!(e.load(&a, None).await.unwrap().is_empty());
+    e.append(&a, &[user("d"), user("e"), user("f")], &run("run_3")).await.unwrap();
+    // run_2 started when the conversation had two messages.
+    e.write(&a, &undo("run_2"), &WriteOptions::default()).await.unwrap();
+    assert_eq!(texts(&e.load(&a, None).await.unwrap()), ["d", "e"]);
 }
