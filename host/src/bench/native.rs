@@ -92,38 +92,7 @@ pub async fn append(store: &CheckedStore, u: &str, s: &str, a: &str, messages_js
             .await?;
     }
     let (ns, ts) = now();
-    let message_rows = messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            vec![
-                u.into(),
-                s.into(),
-                a.into(),
-                Value::Int(seq),
-                Value::Int(epoch),
-                Value::Int(live + i as i64),
-                Value::Bool(true),
-                m["id"].as_str().unwrap_or_default().into(),
-                m["role"].as_str().unwrap_or_default().into(),
-                Value::Null,
-                Value::Json(m.to_string()),
-            ]
-        })
-        .collect();
-    let message_columns = [
-        "user_id",
-        "session_id",
-        "agent_id",
-        "action_seq",
-        "epoch",
-        "pos",
-        "live",
-        "message_id",
-        "role",
-        "tool_calls",
-        "message",
-    ];
+    let message_rows = crate::engine::message_rows::live_message_rows([u, s, a], seq, epoch, live, &messages);
     let action_columns = [
         "action_id",
         "user_id",
@@ -166,10 +135,7 @@ pub async fn append(store: &CheckedStore, u: &str, s: &str, a: &str, messages_js
                 set: vec![("updated_at".into(), ts)],
                 expect: Some(1),
             },
-            WriteOp::Insert {
-                table: "agent_messages".into(),
-                rows: RowSet { columns: message_columns.map(String::from).to_vec(), rows: message_rows },
-            },
+            WriteOp::Insert { table: "agent_messages".into(), rows: message_rows },
             WriteOp::Insert {
                 table: "agent_run_actions".into(),
                 rows: RowSet { columns: action_columns.map(String::from).to_vec(), rows: vec![action] },

@@ -3,6 +3,7 @@
 mod history;
 mod locks;
 mod maintenance;
+pub(crate) mod message_rows;
 mod sessions;
 mod upgrade;
 pub(crate) mod wit_map;

@@ -14,6 +14,7 @@ use nexau_session_storage::{Filter, Order, Query, RowSet, StorageError, Value, W
 use serde_json::Value as Json;
 
 use super::Engine;
+use super::message_rows::live_message_rows;
 use crate::Result;
 
 /// One agent's key.
@@ -37,29 +38,6 @@ impl AgentKey {
 
 fn text(rows: &RowSet, i: usize, column: &str) -> String {
     rows.get(i, column).and_then(Value::as_str).unwrap_or_default().to_owned()
-}
-
-/// The `tool_calls` cell of a message: an assistant message's `created_at`
-/// and `tool_use` ids, any other message's answered ids (`Null`: none).
-fn tool_calls(m: &Json) -> Value {
-    let asks = m["role"] == "assistant";
-    let (ty, field) = if asks { ("tool_use", "id") } else { ("tool_result", "tool_use_id") };
-    let ids: Vec<Json> = m["content"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|b| b["type"] == ty)
-        .filter_map(|b| b[field].as_str().map(Json::from))
-        .collect();
-    if ids.is_empty() {
-        return Value::Null;
-    }
-    let mut cell = Vec::with_capacity(ids.len() + 1);
-    if asks {
-        cell.push(Json::from(m["created_at"].as_str().unwrap_or_default()));
-    }
-    cell.extend(ids);
-    Value::Json(Json::Array(cell).to_string())
 }
 
 /// The conversation of one legacy agent, and the `live_before` of each
@@ -136,43 +114,14 @@ impl Engine {
             let log = Query { filter: key.filter([]), order_by: vec![Order::parse("seq")], limit: None, offset: None };
             let actions = self.store.find("agent_run_actions", &log).await?;
             let (live, marks) = replay(&actions)?;
-            let columns = [
-                "user_id",
-                "session_id",
-                "agent_id",
-                "action_seq",
-                "epoch",
-                "pos",
-                "live",
-                "message_id",
-                "role",
-                "tool_calls",
-                "message",
-            ];
-            let rows = live
-                .iter()
-                .enumerate()
-                .map(|(pos, m)| {
-                    vec![
-                        Value::from(key.user_id.as_str()),
-                        Value::from(key.session_id.as_str()),
-                        Value::from(key.agent_id.as_str()),
-                        Value::Int(0),
-                        Value::Int(0),
-                        Value::Int(pos as i64),
-                        Value::Bool(true),
-                        Value::from(m["id"].as_str().unwrap_or_default()),
-                        Value::from(m["role"].as_str().unwrap_or_default()),
-                        tool_calls(m),
-                        Value::Json(m.to_string()),
-                    ]
-                })
-                .collect::<Vec<_>>();
+            let agent = [key.user_id.as_str(), key.session_id.as_str(), key.agent_id.as_str()];
+            let rows = live_message_rows(agent, 0, 0, 0, &live);
+            let live_count = rows.len() as i64;
             let mut batch = vec![WriteOp::Update {
                 table: "agents".into(),
                 filter: key.filter([Filter::eq("next_seq", next_seq), Filter::is_null("live_count")]),
                 set: vec![
-                    ("live_count".into(), Value::Int(rows.len() as i64)),
+                    ("live_count".into(), Value::Int(live_count)),
                     ("epoch".into(), Value::Int(0)),
                     ("generation".into(), Value::Int(0)),
                 ],
@@ -186,11 +135,8 @@ impl Engine {
                     expect: Some(1),
                 });
             }
-            if !rows.is_empty() {
-                batch.push(WriteOp::Insert {
-                    table: "agent_messages".into(),
-                    rows: RowSet { columns: columns.map(String::from).to_vec(), rows },
-                });
+            if live_count > 0 {
+                batch.push(WriteOp::Insert { table: "agent_messages".into(), rows });
             }
             match self.store.apply(batch).await {
                 Ok(_) => upgraded += 1,
