@@ -31,14 +31,14 @@ pub enum Error {
     /// A session, agent or run that does not exist.
     #[error("not found: {0}")]
     NotFound(String),
-    /// A table that was never set up (`TableNotFoundError` in the reference).
+    /// A table that was never set up (`TableNotFoundError` in NexAU, the Python implementation).
     #[error("table `{0}` does not exist: call Engine::setup_models() first")]
     TableNotFound(String),
     /// The agent's lock is held by someone else.
     #[error("lock held by {} (token {}) until {}", .0.holder_id, .0.token, .0.expires_at_rfc3339())]
     LockHeld(LockHolder),
     /// The run's lock expired or moved on; the write that carried its token was
-    /// refused (`AgentLockExpiredError` in the reference).
+    /// refused (`AgentLockExpiredError` in NexAU).
     #[error("lock expired: {0}")]
     LockExpired(String),
     /// A versioned update saw another version.

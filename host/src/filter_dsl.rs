@@ -1,4 +1,4 @@
-//! The PostgREST-style filter syntax of `--filter`, as the reference uses it:
+//! The PostgREST-style filter syntax of `--filter`, as NexAU (the Python implementation) uses it:
 //! `updated_at.lt.2026-01-01T00:00:00Z`, `and=(user_id.eq.alice,updated_at.lt.…)`,
 //! `or=(…)`, `not.and=(…)`, `session_id.not.eq.x`, `user_id.in.(a,b)`,
 //! `root_agent_id.is.null`.

@@ -1,4 +1,4 @@
-//! Conversation messages, in the reference implementation's shape:
+//! Conversation messages, in the shape NexAU (the Python implementation) uses:
 //! `{id, role, content: [blocks], metadata, created_at}`.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Maintenance over the session logic's tables, as in the reference:
+//! Maintenance over the session logic's tables, as in NexAU (the Python implementation):
 //! `engine.find_many::<SessionModel>(filter)`, `engine.delete::<SessionModel>(filter)`.
 //! Served by the host's checked store: table and column names are checked
 //! against the schemas the session logic declared, and every call is bound to
@@ -90,7 +90,7 @@ pub struct SessionModel {
     pub sandbox_state: Option<serde_json::Value>,
     /// The root agent.
     pub root_agent_id: Option<String>,
-    /// Tool calls awaiting results (JSON), as in the reference.
+    /// Tool calls awaiting results (JSON), as NexAU keeps them.
     pub pending_tool_calls: Option<serde_json::Value>,
     /// Update counter.
     pub version: i64,
