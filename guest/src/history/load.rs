@@ -1,8 +1,8 @@
 //! Loading an agent's conversation, a page at a time: the live rows of
 //! `agent_messages` in position order (only those returned are read), with
-//! an error result added after every assistant `tool_use` no later message
-//! answers. Stored messages are normalized already, so they are copied out
-//! as they are, never parsed.
+//! an error result added for every assistant `tool_use` that the tool
+//! messages right after it leave unanswered. Stored messages are normalized
+//! already, so they are copied out as they are, never parsed.
 
 use super::repair::synthetic_text;
 use super::timeline::Head;

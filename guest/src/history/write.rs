@@ -258,13 +258,13 @@ fn attempt(key: Key<'_>, p: &Prepared, messages: Option<&[Json]>, options: &Writ
     let Some(row) = first(&agent_row) else { return Err(agent_not_found(key.s, key.a)) };
     let mut head = Head::of(row)?;
     let seq = head.next_seq;
-    let live_before = head.live_count;
     if p.action_type == "replace" {
         head.epoch += 1;
         head.generation += 1;
         head.live_count = 0;
     }
-    let (epoch, live_before) = (head.epoch, if p.action_type == "replace" { 0 } else { live_before });
+    // The action's epoch and the count an `undo` of its run goes back to.
+    let (epoch, live_before) = (head.epoch, head.live_count);
     let changes = effects(key, &mut head, seq, p, messages)?;
     let now = now_ns();
     let action_id = ids::new_ulid_id("act_");
@@ -297,8 +297,8 @@ fn attempt(key: Key<'_>, p: &Prepared, messages: Option<&[Json]>, options: &Writ
             Err(SessionError::LockExpired(cat(&["lock on agent ", key.a, ": token ", &token, " is stale"])))
         }
         Err(StorageError::Conflict(i)) if i == agents_at + 1 => Err(session_not_found(key.u, key.s)),
-        // Another writer took this sequence number, an idempotent twin
-        // landed, or the rows an undo turns off changed: again.
+        // Another writer took this sequence number, or an idempotent twin
+        // landed: again.
         Err(StorageError::Conflict(_) | StorageError::DuplicateKey(_)) => Ok(Attempt::Again),
         Err(e) => Err(from_storage(e)),
     }
