@@ -26,8 +26,18 @@ mod checked;
 mod error;
 mod memory;
 mod model;
+#[cfg(feature = "mysql")]
+#[path = "backends/mysql.rs"]
+pub mod mysql;
+#[cfg(feature = "postgres")]
+#[path = "backends/postgres.rs"]
+pub mod postgres;
 mod registry;
 mod schema_sync;
+/// The server backends (PostgreSQL, MySQL/MariaDB) and what they share.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[path = "backends/server/mod.rs"]
+mod server;
 pub mod sql;
 mod sqlite;
 mod timestamp;
@@ -40,6 +50,8 @@ pub use memory::MemoryBackend;
 pub use model::*;
 pub use registry::SchemaRegistry;
 pub use schema_sync::SCHEMA_TABLE;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub use server::ScratchStore;
 pub use sqlite::SqliteBackend;
 pub use timestamp::{TIMESTAMP_RANGE, Timestamp, TimestampError};
 pub use validate::{SCOPE_COLUMN, canonical_timestamp};

@@ -44,11 +44,23 @@ pub struct Dialect {
     pub quote: char,
     /// How `ORDER BY` places NULLs.
     pub nulls_order: NullsOrder,
-    /// The SQL type of a column type.
-    pub column_type: fn(ColumnType) -> &'static str,
+    /// The SQL type of a column type; the second argument is, for a column
+    /// that is part of a key or index, the most characters its values may
+    /// take so that every key fits the index size limit (see
+    /// [`Dialect::key_bytes`]; always `None` without one).
+    pub column_type: fn(ColumnType, Option<usize>) -> String,
     /// Whether `Check` ops lock the rows they count (`FOR UPDATE`). SQLite
     /// does not need it: `BEGIN IMMEDIATE` already holds the write lock.
     pub lock_checked_rows: bool,
+    /// The most bytes one index entry may take (MySQL/MariaDB InnoDB: 3072),
+    /// which bounds the width of key text columns; `None`: unbounded text keys.
+    pub key_bytes: Option<usize>,
+    /// Appended to a JSON column's name where it is compared or sorted
+    /// (PostgreSQL: `::text`, as its `json` type has no comparison
+    /// operators): JSON documents compare as their text, as on SQLite.
+    pub json_as_text: &'static str,
+    /// Appended to `CREATE TABLE` (MySQL: engine and character set).
+    pub table_options: &'static str,
 }
 
 /// The SQLite type of a column type (also how SQLite reports it back).
@@ -61,25 +73,59 @@ pub fn sqlite_type(ty: ColumnType) -> &'static str {
     }
 }
 
-fn postgres_type(ty: ColumnType) -> &'static str {
+fn sqlite_column_type(ty: ColumnType, _key_chars: Option<usize>) -> String {
+    sqlite_type(ty).to_owned()
+}
+
+/// PostgreSQL: text in byte order (`COLLATE "C"`), JSON as `json` (which keeps
+/// the document's text exactly, unlike `jsonb`), instants as `timestamptz`
+/// (microseconds, the canonical precision).
+fn postgres_type(ty: ColumnType, _key_chars: Option<usize>) -> String {
     match ty {
         ColumnType::Bool => "BOOLEAN",
         ColumnType::Int => "BIGINT",
         ColumnType::Float => "DOUBLE PRECISION",
-        ColumnType::Text | ColumnType::Json | ColumnType::Timestamp => "TEXT",
+        ColumnType::Text => "TEXT COLLATE \"C\"",
+        ColumnType::Json => "JSON",
+        ColumnType::Timestamp => "TIMESTAMPTZ",
         ColumnType::Bytes => "BYTEA",
+    }
+    .to_owned()
+}
+
+/// The MySQL/MariaDB collation of text: code-point (= UTF-8 byte) order, and
+/// trailing spaces significant (`nopad`), so text compares as on SQLite.
+pub const MYSQL_TEXT_COLLATION: &str = "utf8mb4_nopad_bin";
+
+/// MySQL/MariaDB: key text columns are `VARCHAR` as wide as the index limit
+/// allows (indexes cannot cover `LONGTEXT`), other text `LONGTEXT`; instants
+/// as `DATETIME(6)` in UTC.
+fn mysql_type(ty: ColumnType, key_chars: Option<usize>) -> String {
+    let text = |t: &str| format!("{t} CHARACTER SET utf8mb4 COLLATE {MYSQL_TEXT_COLLATION}");
+    match (ty, key_chars) {
+        (ColumnType::Bool, _) => "BOOLEAN".to_owned(),
+        (ColumnType::Int, _) => "BIGINT".to_owned(),
+        (ColumnType::Float, _) => "DOUBLE".to_owned(),
+        (ColumnType::Text, Some(n)) => text(&format!("VARCHAR({n})")),
+        (ColumnType::Text, None) => text("LONGTEXT"),
+        (ColumnType::Json, _) => "JSON".to_owned(),
+        (ColumnType::Timestamp, _) => "DATETIME(6)".to_owned(),
+        (ColumnType::Bytes, Some(n)) => format!("VARBINARY({})", n * 4),
+        (ColumnType::Bytes, None) => "LONGBLOB".to_owned(),
     }
 }
 
-fn mysql_type(ty: ColumnType) -> &'static str {
+/// The bytes a fixed-width column takes in an index entry (MySQL sizes).
+fn fixed_key_bytes(ty: ColumnType) -> Option<usize> {
     match ty {
-        ColumnType::Bool => "BOOLEAN",
-        ColumnType::Int => "BIGINT",
-        ColumnType::Float => "DOUBLE",
-        ColumnType::Text | ColumnType::Json | ColumnType::Timestamp => "TEXT",
-        ColumnType::Bytes => "BLOB",
+        ColumnType::Bool => Some(1),
+        ColumnType::Int | ColumnType::Float | ColumnType::Timestamp => Some(8),
+        ColumnType::Text | ColumnType::Json | ColumnType::Bytes => None,
     }
 }
+
+/// The widest key text column (characters), however roomy the index.
+pub const MAX_KEY_CHARS: usize = 255;
 
 /// A statement: SQL text and its parameters, in placeholder order.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,8 +142,11 @@ impl Dialect {
         placeholder: Placeholder::Question,
         quote: '"',
         nulls_order: NullsOrder::Native,
-        column_type: sqlite_type,
+        column_type: sqlite_column_type,
         lock_checked_rows: false,
+        key_bytes: None,
+        json_as_text: "",
+        table_options: "",
     };
     /// PostgreSQL: `$n`, double quotes, explicit NULL order.
     pub const POSTGRES: Dialect = Dialect {
@@ -106,6 +155,9 @@ impl Dialect {
         nulls_order: NullsOrder::Explicit,
         column_type: postgres_type,
         lock_checked_rows: true,
+        key_bytes: None,
+        json_as_text: "::text",
+        table_options: "",
     };
     /// MySQL/MariaDB: `?`, backticks, native NULL order.
     pub const MYSQL: Dialect = Dialect {
@@ -114,6 +166,9 @@ impl Dialect {
         nulls_order: NullsOrder::Native,
         column_type: mysql_type,
         lock_checked_rows: true,
+        key_bytes: Some(3072),
+        json_as_text: "",
+        table_options: " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin",
     };
 
     /// Quotes an identifier, doubling any quote character inside it.
@@ -156,13 +211,56 @@ impl Dialect {
             .iter()
             .map(|c| {
                 let null = if c.nullable { "" } else { " NOT NULL" };
-                format!("{} {}{}", self.quote_ident(&c.name), (self.column_type)(c.ty), null)
+                let ty = (self.column_type)(c.ty, self.key_chars(schema, &c.name));
+                format!("{} {ty}{null}", self.quote_ident(&c.name))
             })
             .collect();
         if !schema.primary_key.is_empty() {
             parts.push(format!("PRIMARY KEY ({})", self.quoted_list(&schema.primary_key)));
         }
-        format!("CREATE TABLE IF NOT EXISTS {} ({})", self.quote_ident(&schema.name), parts.join(", "))
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} ({}){}",
+            self.quote_ident(&schema.name),
+            parts.join(", "),
+            self.table_options
+        )
+    }
+
+    /// For a dialect with an index size limit, the most characters of
+    /// `column` such that every key and index of `schema` containing it fits:
+    /// the limit, less the fixed-width columns of the key, shared by its
+    /// variable-width ones (4 bytes a character). `None` when the column is in
+    /// no key or the dialect has no limit.
+    ///
+    /// ```
+    /// use nexau_session_storage::{sql::Dialect, Column, ColumnType, TableSchema};
+    /// let c = |n: &str, ty| Column { name: n.into(), ty, nullable: false };
+    /// let t = TableSchema {
+    ///     name: "t".into(),
+    ///     columns: vec![c("a", ColumnType::Text), c("b", ColumnType::Text), c("n", ColumnType::Int), c("x", ColumnType::Text)],
+    ///     primary_key: vec!["a".into(), "b".into(), "n".into()],
+    ///     indexes: vec![],
+    /// };
+    /// // (3072 - 8) / (2 × 4) = 383 characters fit; capped at MAX_KEY_CHARS.
+    /// assert_eq!(Dialect::MYSQL.key_chars(&t, "a"), Some(255));
+    /// assert_eq!(Dialect::MYSQL.key_chars(&t, "x"), None);
+    /// assert_eq!(Dialect::POSTGRES.key_chars(&t, "a"), None);
+    /// ```
+    pub fn key_chars(&self, schema: &TableSchema, column: &str) -> Option<usize> {
+        let limit = self.key_bytes?;
+        let keys =
+            std::iter::once(schema.primary_key.as_slice()).chain(schema.indexes.iter().map(|i| i.columns.as_slice()));
+        keys.filter(|k| k.iter().any(|c| c == column))
+            .map(|key| {
+                let types = key.iter().filter_map(|c| schema.column(c)).map(|c| c.ty);
+                let (fixed, variable) = types.fold((0, 0), |(f, v), ty| match fixed_key_bytes(ty) {
+                    Some(b) => (f + b, v),
+                    None => (f, v + 1),
+                });
+                limit.saturating_sub(fixed) / (4 * variable.max(1))
+            })
+            .min()
+            .map(|n| n.min(MAX_KEY_CHARS))
     }
 
     /// `ALTER TABLE … ADD COLUMN` for a nullable `column` (a NOT NULL column
@@ -179,7 +277,7 @@ impl Dialect {
             "ALTER TABLE {} ADD COLUMN {} {}{null}",
             self.quote_ident(table),
             self.quote_ident(&column.name),
-            (self.column_type)(column.ty)
+            (self.column_type)(column.ty, None)
         )
     }
 
@@ -216,12 +314,13 @@ impl Dialect {
                     CmpOp::Ge => ">=",
                 };
                 let ph = self.bind(value.clone(), params);
-                format!("{} {op} {ph}", self.quote_ident(field))
+                format!("{} {op} {ph}", self.operand(field, matches!(value, Value::Json(_))))
             }
             Filter::In { values, .. } if values.is_empty() => "1=0".to_owned(),
             Filter::In { field, values } => {
+                let json = values.iter().any(|v| matches!(v, Value::Json(_)));
                 let phs: Vec<String> = values.iter().map(|v| self.bind(v.clone(), params)).collect();
-                format!("{} IN ({})", self.quote_ident(field), phs.join(", "))
+                format!("{} IN ({})", self.operand(field, json), phs.join(", "))
             }
             Filter::IsNull(field) => format!("{} IS NULL", self.quote_ident(field)),
             Filter::And(v) if v.is_empty() => "1=1".to_owned(),
@@ -230,6 +329,14 @@ impl Dialect {
             Filter::Or(v) => self.join(v, " OR ", params),
             Filter::Not(f) => format!("(NOT {})", self.filter(f, params)),
         }
+    }
+
+    /// A column as an operand of a comparison or sort key: JSON columns
+    /// compare as text (values compared with a JSON column are JSON values
+    /// once validated, so the filter alone tells).
+    fn operand(&self, field: &str, json: bool) -> String {
+        let name = self.quote_ident(field);
+        if json { format!("{name}{}", self.json_as_text) } else { name }
     }
 
     fn join(&self, filters: &[Filter], sep: &str, params: &mut Vec<Value>) -> String {
@@ -258,7 +365,8 @@ impl Dialect {
                         (false, NullsOrder::Explicit) => "ASC NULLS FIRST",
                         (true, NullsOrder::Explicit) => "DESC NULLS LAST",
                     };
-                    format!("{} {dir}", self.quote_ident(&o.field))
+                    let json = schema.column(&o.field).is_some_and(|c| c.ty == ColumnType::Json);
+                    format!("{} {dir}", self.operand(&o.field, json))
                 })
                 .collect();
             sql.push_str(" ORDER BY ");
@@ -290,9 +398,26 @@ impl Dialect {
     /// `INSERT INTO table (columns) VALUES (placeholders)` for one row; bind
     /// the row's values in `columns` order.
     pub fn insert(&self, table: &str, columns: &[String]) -> String {
-        let mut dummy = Vec::with_capacity(columns.len());
-        let phs: Vec<String> = columns.iter().map(|_| self.bind(Value::Null, &mut dummy)).collect();
-        format!("INSERT INTO {} ({}) VALUES ({})", self.quote_ident(table), self.quoted_list(columns), phs.join(", "))
+        self.insert_many(table, columns, 1)
+    }
+
+    /// `INSERT INTO table (columns) VALUES (…), (…), …` for `rows` rows; bind
+    /// the rows' values one row after the other.
+    ///
+    /// ```
+    /// use nexau_session_storage::sql::Dialect;
+    /// let sql = Dialect::POSTGRES.insert_many("t", &["a".into(), "b".into()], 2);
+    /// assert_eq!(sql, r#"INSERT INTO "t" ("a", "b") VALUES ($1, $2), ($3, $4)"#);
+    /// ```
+    pub fn insert_many(&self, table: &str, columns: &[String], rows: usize) -> String {
+        let mut dummy = Vec::with_capacity(columns.len() * rows);
+        let tuples: Vec<String> = (0..rows)
+            .map(|_| {
+                let phs: Vec<String> = columns.iter().map(|_| self.bind(Value::Null, &mut dummy)).collect();
+                format!("({})", phs.join(", "))
+            })
+            .collect();
+        format!("INSERT INTO {} ({}) VALUES {}", self.quote_ident(table), self.quoted_list(columns), tuples.join(", "))
     }
 
     /// `UPDATE table SET … WHERE …`.
@@ -381,6 +506,27 @@ mod tests {
         assert_eq!(up.params, vec![Value::Null, Value::Int(1)]);
         let del = Dialect::SQLITE.delete("t", &Filter::All);
         assert_eq!(del.sql, r#"DELETE FROM "t" WHERE 1=1"#);
+        let mut wide = s.clone();
+        wide.columns.extend(["a", "b", "c", "d"].map(|n| Column {
+            name: n.into(),
+            ty: ColumnType::Text,
+            nullable: false,
+        }));
+        wide.indexes.push(Index {
+            name: "abcd".into(),
+            columns: ["id", "a", "b", "c", "d"].map(String::from).to_vec(),
+            unique: false,
+        });
+        assert_eq!(Dialect::MYSQL.key_chars(&wide, "a"), Some((3072 - 8) / 16), "four text columns share the index");
+        assert_eq!(Dialect::MYSQL.key_chars(&wide, "name"), Some(255), "name's own index is roomy");
+        assert!(
+            Dialect::MYSQL
+                .create_table(&wide)
+                .contains("`a` VARCHAR(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NOT NULL")
+        );
+        let mut json = Vec::new();
+        let cmp = Dialect::POSTGRES.filter(&Filter::eq("doc", Value::Json("{}".into())), &mut json);
+        assert_eq!(cmp, r#""doc"::text = $1"#, "PostgreSQL's json has no = operator: compare the text");
         let c = Dialect::POSTGRES.count("t", &Filter::All, true);
         assert!(c.sql.contains("FOR UPDATE"), "{}", c.sql);
         assert!(!Dialect::SQLITE.count("t", &Filter::All, true).sql.contains("FOR UPDATE"));

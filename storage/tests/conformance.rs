@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use nexau_session_storage::*;
 
-type Factory = fn() -> Harness;
+type Factory = fn() -> Option<Harness>;
 
 async fn setup(h: &Harness, scope: &str) -> CheckedStore {
     let store = h.store(scope);
@@ -20,7 +20,7 @@ mod cases {
     use super::*;
 
     pub async fn crud(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let s = setup(&h, "t1").await;
         let n = s
             .insert("items", items_rows(&[(1, Some("a"), Some(10)), (2, Some("b"), None), (3, None, Some(30))]))
@@ -58,7 +58,7 @@ mod cases {
     }
 
     pub async fn value_types_round_trip(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let s = setup(&h, "t1").await;
         let row = vec![
             Value::Int(1),
@@ -102,7 +102,7 @@ mod cases {
     }
 
     pub async fn filters_and_null_semantics(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let s = setup(&h, "t1").await;
         s.insert(
             "items",
@@ -151,7 +151,7 @@ mod cases {
     }
 
     pub async fn order_limit_offset(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let s = setup(&h, "t1").await;
         s.insert(
             "items",
@@ -188,7 +188,7 @@ mod cases {
     }
 
     pub async fn unique_keys(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let s = setup(&h, "t1").await;
         let with_email = |id: i64, email: Option<&str>| {
             rows(&["id", "email"], vec![vec![Value::Int(id), email.map_or(Value::Null, Value::from)]])
@@ -245,7 +245,7 @@ mod cases {
     }
 
     pub async fn apply_is_all_or_nothing(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let s = setup(&h, "t1").await;
         s.insert("items", items_rows(&[(1, Some("a"), Some(1)), (2, Some("b"), Some(2))])).await.unwrap();
         let before = s.find("items", &Query { order_by: vec![Order::parse("id")], ..Query::default() }).await.unwrap();
@@ -308,7 +308,7 @@ mod cases {
     }
 
     pub async fn check_op(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let s = setup(&h, "t1").await;
         s.insert("items", items_rows(&[(1, Some("holder"), Some(7))])).await.unwrap();
         // The check fails: the update before it is undone.
@@ -339,7 +339,7 @@ mod cases {
     }
 
     pub async fn scope_isolation(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let a = setup(&h, "tenant_a").await;
         let b = h.store("tenant_b"); // shares the registry: no setup needed
         assert_eq!(b.tables(), vec!["items".to_string(), "pairs".into()]);
@@ -380,7 +380,7 @@ mod cases {
     }
 
     pub async fn table_not_found_before_setup(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let s = h.store("t1");
         let is_tnf = |r: Result<(), StorageError>| match r {
             Err(e @ StorageError::TableNotFound(_)) => {
@@ -402,7 +402,7 @@ mod cases {
     }
 
     pub async fn setup_is_idempotent(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let s = setup(&h, "t1").await;
         s.insert("items", items_rows(&[(1, None, None)])).await.unwrap();
         s.setup_models(vec![items(), pairs()]).await.unwrap();
@@ -420,7 +420,7 @@ mod cases {
     }
 
     pub async fn validation_errors(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let s = setup(&h, "t1").await;
         s.insert("items", items_rows(&[(1, Some("a"), Some(1))])).await.unwrap();
         let invalid = |r: Result<(), StorageError>, needle: &str| match r {
@@ -484,7 +484,7 @@ mod cases {
     }
 
     pub async fn timestamps_are_canonical(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let s = setup(&h, "t1").await;
         let at = |id: i64, t: &str| rows(&["id", "at"], vec![vec![Value::Int(id), t.into()]]);
         s.insert("items", at(1, "2026-01-01T00:00:00Z")).await.unwrap();
@@ -539,7 +539,7 @@ mod cases {
     }
 
     pub async fn setup_adds_declared_nullable_columns(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let v1 = setup(&h, "t1").await;
         v1.insert("items", items_rows(&[(1, Some("old"), Some(5))])).await.unwrap();
         // A new version of the session logic, in a new process: a fresh registry.
@@ -584,7 +584,7 @@ mod cases {
     }
 
     pub async fn setup_refuses_incompatible_columns(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let v1 = setup(&h, "t1").await;
         v1.insert("items", items_rows(&[(1, Some("kept"), None)])).await.unwrap();
         let fresh = || CheckedStore::new(h.backend.clone(), SchemaRegistry::new(), "t1");
@@ -621,7 +621,7 @@ mod cases {
     }
 
     pub async fn the_schema_record_name_is_reserved(f: Factory) {
-        let h = f();
+        let Some(h) = f() else { return };
         let mut reserved = items();
         reserved.name = SCHEMA_TABLE.into();
         let r = h.store("t1").setup_models(vec![reserved]).await;
@@ -644,6 +644,22 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     super::cases::$case(super::common::sqlite).await
+                }
+            )*
+        }
+        mod postgres_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::cases::$case(super::common::postgres).await
+                }
+            )*
+        }
+        mod mysql_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::cases::$case(super::common::mysql).await
                 }
             )*
         }

@@ -11,6 +11,9 @@ pub struct Harness {
     pub backend: Arc<dyn Backend>,
     pub registry: SchemaRegistry,
     pub dir: Option<TempDir>,
+    /// A throw-away schema or database on a server, removed when dropped
+    /// (after the backend: fields drop in order).
+    pub scratch: Option<ScratchStore>,
 }
 
 impl Harness {
@@ -21,15 +24,53 @@ impl Harness {
 }
 
 /// A fresh in-memory backend.
-pub fn memory() -> Harness {
-    Harness { backend: Arc::new(MemoryBackend::new()), registry: SchemaRegistry::new(), dir: None }
+pub fn memory() -> Option<Harness> {
+    Some(Harness { backend: Arc::new(MemoryBackend::new()), registry: SchemaRegistry::new(), dir: None, scratch: None })
 }
 
 /// A fresh SQLite backend on a file in a new temp directory.
-pub fn sqlite() -> Harness {
+pub fn sqlite() -> Option<Harness> {
     let dir = tempfile::tempdir().expect("temp dir");
     let backend = SqliteBackend::open(dir.path().join("test.db")).expect("open sqlite");
-    Harness { backend: Arc::new(backend), registry: SchemaRegistry::new(), dir: Some(dir) }
+    Some(Harness { backend: Arc::new(backend), registry: SchemaRegistry::new(), dir: Some(dir), scratch: None })
+}
+
+/// Runs `work` on a runtime of its own (the factories are synchronous).
+fn blocking<T: Send + 'static>(work: impl std::future::Future<Output = T> + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(work)
+    })
+    .join()
+    .expect("setup thread")
+}
+
+/// Makes a throw-away store on a server (`None`: no server configured).
+type ScratchFactory =
+    fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<ScratchStore>, StorageError>> + Send>>;
+
+/// A server backend in a throw-away schema/database, or `None` (with a note)
+/// when `var` is unset. Call inside the test's runtime.
+fn server(
+    var: &str,
+    scratch: ScratchFactory,
+    open: fn(&str) -> Result<Arc<dyn Backend>, StorageError>,
+) -> Option<Harness> {
+    let Some(store) = blocking(scratch()).expect("create a scratch store") else {
+        eprintln!("skipped: {var} is not set");
+        return None;
+    };
+    let backend = open(&store.url).expect("open");
+    Some(Harness { backend, registry: SchemaRegistry::new(), dir: None, scratch: Some(store) })
+}
+
+/// A PostgreSQL backend in a fresh schema, when `NEXAU_TEST_POSTGRES_URL` is set.
+pub fn postgres() -> Option<Harness> {
+    server(postgres::TEST_URL_VAR, || Box::pin(postgres::scratch_store()), postgres::open)
+}
+
+/// A MySQL/MariaDB backend in a fresh database, when `NEXAU_TEST_MYSQL_URL` is set.
+pub fn mysql() -> Option<Harness> {
+    server(mysql::TEST_URL_VAR, || Box::pin(mysql::scratch_store()), mysql::open)
 }
 
 pub fn col(name: &str, ty: ColumnType, nullable: bool) -> Column {
