@@ -1,7 +1,9 @@
 //! The conformance suite: every case runs, unchanged, against every backend,
 //! through the real session-logic component in the real host. A backend is
 //! done when it passes all of it. To add a backend, add its name to
-//! `for_every_backend!` and to `support::backend`.
+//! `for_every_backend!` and to `support::backend`. The server backends run
+//! when `NEXAU_TEST_POSTGRES_URL` / `NEXAU_TEST_MYSQL_URL` name a server
+//! (each test in a schema or database of its own), and are skipped otherwise.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -19,7 +21,7 @@ macro_rules! suite_for {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let b = crate::support::backend(stringify!($backend));
+                    let Some(b) = crate::support::available(stringify!($backend)) else { return };
                     crate::$module::$case(&b).await;
                 }
             )*
@@ -31,6 +33,8 @@ macro_rules! for_every_backend {
     ($($module:ident :: $case:ident),* $(,)?) => {
         suite_for!(memory: $($module::$case),*);
         suite_for!(sqlite: $($module::$case),*);
+        suite_for!(postgres: $($module::$case),*);
+        suite_for!(mysql: $($module::$case),*);
     };
 }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use nexau_session_storage::{Backend, MemoryBackend, SqliteBackend};
+use nexau_session_storage::{Backend, MemoryBackend, SqliteBackend, mysql, postgres};
 
 use crate::{DbUrl, Error, Result};
 
@@ -17,8 +17,10 @@ pub async fn open_backend(url: &DbUrl) -> Result<Arc<dyn Backend>> {
             }
             Ok(Arc::new(SqliteBackend::open(path)?))
         }
-        DbUrl::Jsonl(_) | DbUrl::Postgres(_) | DbUrl::Mysql(_) => Err(Error::Invalid(format!(
-            "{url}: this build stores sessions in SQLite (sqlite:///FILE) or memory (memory://) only"
+        DbUrl::Postgres(server) => Ok(postgres::connect(server).await?),
+        DbUrl::Mysql(server) => Ok(mysql::connect(server).await?),
+        DbUrl::Jsonl(_) => Err(Error::Invalid(format!(
+            "{url}: this build stores sessions in SQLite (sqlite:///FILE), PostgreSQL, MySQL/MariaDB or memory (memory://)"
         ))),
     }
 }

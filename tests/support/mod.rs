@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use nexau_session::{AgentRef, Clock, Engine, ManualClock, Message, Role};
+use nexau_session_storage::{self as storage, ScratchStore};
 
 /// A backend under test: a name and a way to make a fresh, empty URL for it.
 pub struct TestBackend {
@@ -13,20 +14,50 @@ pub struct TestBackend {
     /// Keeps the backend's files alive while the test runs.
     pub dir: Option<tempfile::TempDir>,
     pub url: String,
+    /// A server backend's throw-away schema or database, removed on drop.
+    pub scratch: Option<ScratchStore>,
 }
 
 /// A fresh, empty backend called `name`.
 pub fn backend(name: &'static str) -> TestBackend {
     match name {
-        "memory" => TestBackend { name, dir: None, url: "memory://".into() },
+        "memory" => TestBackend { name, dir: None, url: "memory://".into(), scratch: None },
         "sqlite" => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite:///{}", dir.path().join("sessions.db").display());
-            TestBackend { name, dir: Some(dir), url }
+            TestBackend { name, dir: Some(dir), url, scratch: None }
         }
+        "postgres" | "mysql" => available(name).unwrap_or_else(|| panic!("no {name} server configured")),
         other => panic!("unknown backend {other}"),
     }
 }
+
+/// A fresh backend called `name`, or `None` (with a note on stderr) for a
+/// server backend whose test server is not configured
+/// (`NEXAU_TEST_POSTGRES_URL`, `NEXAU_TEST_MYSQL_URL`).
+pub fn available(name: &'static str) -> Option<TestBackend> {
+    let (var, scratch): (&str, fn() -> ScratchFuture) = match name {
+        "postgres" => (storage::postgres::TEST_URL_VAR, || Box::pin(storage::postgres::scratch_store())),
+        "mysql" => (storage::mysql::TEST_URL_VAR, || Box::pin(storage::mysql::scratch_store())),
+        other => return Some(backend(other)),
+    };
+    // Created on a runtime of its own: callers may be inside one or not.
+    let store = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(scratch())
+    })
+    .join()
+    .expect("scratch store thread")
+    .unwrap_or_else(|e| panic!("{var} is set but its server is not usable: {e}"));
+    let Some(store) = store else {
+        eprintln!("skipped: {var} is not set");
+        return None;
+    };
+    Some(TestBackend { name, dir: None, url: store.url.clone(), scratch: Some(store) })
+}
+
+type ScratchFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Option<ScratchStore>, storage::StorageError>> + Send>,
+>;
 
 /// The default clock of tests: pinned, moved only by the test.
 pub fn test_clock() -> Arc<ManualClock> {

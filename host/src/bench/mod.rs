@@ -9,7 +9,7 @@ mod native;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nexau_session_storage::{CheckedStore, SchemaRegistry};
+use nexau_session_storage::{self as storage, CheckedStore, ScratchStore, SchemaRegistry};
 use serde::Serialize;
 
 use crate::{AgentRef, DbUrl, Engine, Error, Message, Result, Role, SystemClock, WriteOptions, backends};
@@ -23,7 +23,9 @@ pub struct BenchOptions {
     pub load_iterations: u32,
     /// Messages in the session the load case reads.
     pub history_messages: u32,
-    /// Backends to run on: `memory`, `sqlite`.
+    /// Backends to run on: `memory`, `sqlite`, `postgres`, `mysql` (the
+    /// servers in throw-away schemas/databases on the test servers named by
+    /// `NEXAU_TEST_POSTGRES_URL` / `NEXAU_TEST_MYSQL_URL`).
     pub backends: Vec<String>,
 }
 
@@ -33,15 +35,26 @@ impl Default for BenchOptions {
             iterations: 300,
             load_iterations: 30,
             history_messages: 1000,
-            backends: vec!["memory".into(), "sqlite".into()],
+            backends: default_backends(),
         }
     }
+}
+
+/// `memory` and `sqlite`, and each server whose test URL is set.
+fn default_backends() -> Vec<String> {
+    let mut out = vec!["memory".to_owned(), "sqlite".to_owned()];
+    for (name, var) in [("postgres", storage::postgres::TEST_URL_VAR), ("mysql", storage::mysql::TEST_URL_VAR)] {
+        if std::env::var(var).is_ok_and(|v| !v.trim().is_empty()) {
+            out.push(name.to_owned());
+        }
+    }
+    out
 }
 
 /// One timed case on one backend.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchResult {
-    /// `memory` or `sqlite`.
+    /// `memory`, `sqlite`, `postgres` or `mysql`.
     pub backend: String,
     /// `history_append`, `history_load_1000`, `lock_acquire_release`.
     pub case: String,
@@ -75,22 +88,37 @@ struct Sides {
     engine: Engine,
     native: CheckedStore,
     _dir: tempfile::TempDir,
+    /// The servers' throw-away schemas/databases, dropped after the engines.
+    _scratch: Vec<ScratchStore>,
+}
+
+/// A fresh, empty store of `backend` called `name`.
+async fn fresh_url(backend: &str, dir: &std::path::Path, name: &str, scratch: &mut Vec<ScratchStore>) -> Result<String> {
+    let (store, var) = match backend {
+        "memory" => return Ok("memory://".to_owned()),
+        "sqlite" => return Ok(format!("sqlite:///{}", dir.join(name).display())),
+        "postgres" => (storage::postgres::scratch_store().await?, storage::postgres::TEST_URL_VAR),
+        "mysql" => (storage::mysql::scratch_store().await?, storage::mysql::TEST_URL_VAR),
+        other => return Err(Error::Invalid(format!("bench runs on memory, sqlite, postgres and mysql, not {other:?}"))),
+    };
+    let store = store.ok_or_else(|| Error::Invalid(format!("bench on {backend}: set {var} to a server URL")))?;
+    let url = store.url.clone();
+    scratch.push(store);
+    Ok(url)
 }
 
 async fn open(backend: &str) -> Result<Sides> {
     let dir = tempfile::tempdir().map_err(|e| Error::Storage(format!("temp dir: {e}")))?;
-    let url = |name: &str| match backend {
-        "memory" => Ok("memory://".to_owned()),
-        "sqlite" => Ok(format!("sqlite:///{}", dir.path().join(name).display())),
-        other => Err(Error::Invalid(format!("bench runs on memory and sqlite, not {other:?}"))),
-    };
-    let engine = Engine::builder(&url("guest.db")?).clock(Arc::new(SystemClock)).build().await?;
+    let mut scratch = Vec::new();
+    let guest_url = fresh_url(backend, dir.path(), "guest.db", &mut scratch).await?;
+    let native_url = fresh_url(backend, dir.path(), "native.db", &mut scratch).await?;
+    let engine = Engine::builder(&guest_url).clock(Arc::new(SystemClock)).build().await?;
     engine.setup_models().await?;
-    let native_backend = backends::open_backend(&DbUrl::parse(&url("native.db")?)?).await?;
+    let native_backend = backends::open_backend(&DbUrl::parse(&native_url)?).await?;
     let native = CheckedStore::new(native_backend, SchemaRegistry::new(), crate::engine::DEFAULT_SCOPE);
     let schemas = TABLES.iter().map(|t| engine.table_schema(t)).collect::<Result<Vec<_>>>()?;
     native.setup_models(schemas).await?;
-    Ok(Sides { engine, native, _dir: dir })
+    Ok(Sides { engine, native, _dir: dir, _scratch: scratch })
 }
 
 async fn guest_agent(engine: &Engine, session: &str) -> Result<AgentRef> {
