@@ -13,10 +13,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use nexau_session::runtime::POOL_ENV;
-use nexau_session::{AgentRef, Engine, Error, Fence, ManualClock, WriteOptions};
 use nexau_session::AgentRunActionModel;
+use nexau_session::runtime::POOL_ENV;
 use nexau_session::storage::Filter;
+use nexau_session::{AgentRef, Engine, Error, Fence, ManualClock, WriteOptions};
 
 /// The binary, run in `dir` with `--db url`.
 fn cli(dir: &Path, url: &str) -> Command {
@@ -210,7 +210,8 @@ for_each_server!(
 #[test]
 fn an_unreachable_server_exits_1_naming_host_port_and_database() {
     let dir = tempfile::tempdir().unwrap();
-    for url in ["postgresql+asyncpg://app:secret@127.0.0.1:1/sessions", "mysql+aiomysql://app:secret@127.0.0.1:1/sessions"]
+    for url in
+        ["postgresql+asyncpg://app:secret@127.0.0.1:1/sessions", "mysql+aiomysql://app:secret@127.0.0.1:1/sessions"]
     {
         let out = run(cli(dir.path(), url), &["sessions", "list"]);
         let stderr = String::from_utf8_lossy(&out.stderr);

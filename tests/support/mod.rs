@@ -55,9 +55,8 @@ pub fn available(name: &'static str) -> Option<TestBackend> {
     Some(TestBackend { name, dir: None, url: store.url.clone(), scratch: Some(store) })
 }
 
-type ScratchFuture = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<Option<ScratchStore>, storage::StorageError>> + Send>,
->;
+type ScratchFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<ScratchStore>, storage::StorageError>> + Send>>;
 
 /// The default clock of tests: pinned, moved only by the test.
 pub fn test_clock() -> Arc<ManualClock> {

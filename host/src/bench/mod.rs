@@ -9,7 +9,7 @@ mod native;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nexau_session_storage::{self as storage, CheckedStore, ScratchStore, SchemaRegistry};
+use nexau_session_storage::{self as storage, CheckedStore, SchemaRegistry, ScratchStore};
 use serde::Serialize;
 
 use crate::{AgentRef, DbUrl, Engine, Error, Message, Result, Role, SystemClock, WriteOptions, backends};
@@ -31,12 +31,7 @@ pub struct BenchOptions {
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        BenchOptions {
-            iterations: 300,
-            load_iterations: 30,
-            history_messages: 1000,
-            backends: default_backends(),
-        }
+        BenchOptions { iterations: 300, load_iterations: 30, history_messages: 1000, backends: default_backends() }
     }
 }
 
@@ -93,13 +88,20 @@ struct Sides {
 }
 
 /// A fresh, empty store of `backend` called `name`.
-async fn fresh_url(backend: &str, dir: &std::path::Path, name: &str, scratch: &mut Vec<ScratchStore>) -> Result<String> {
+async fn fresh_url(
+    backend: &str,
+    dir: &std::path::Path,
+    name: &str,
+    scratch: &mut Vec<ScratchStore>,
+) -> Result<String> {
     let (store, var) = match backend {
         "memory" => return Ok("memory://".to_owned()),
         "sqlite" => return Ok(format!("sqlite:///{}", dir.join(name).display())),
         "postgres" => (storage::postgres::scratch_store().await?, storage::postgres::TEST_URL_VAR),
         "mysql" => (storage::mysql::scratch_store().await?, storage::mysql::TEST_URL_VAR),
-        other => return Err(Error::Invalid(format!("bench runs on memory, sqlite, postgres and mysql, not {other:?}"))),
+        other => {
+            return Err(Error::Invalid(format!("bench runs on memory, sqlite, postgres and mysql, not {other:?}")));
+        }
     };
     let store = store.ok_or_else(|| Error::Invalid(format!("bench on {backend}: set {var} to a server URL")))?;
     let url = store.url.clone();

@@ -57,7 +57,9 @@ pub async fn command(db: &str, cmd: &mut Command) -> Result<()> {
         }
         Command::Cleanup(a) => id_opt("user_id", a.user.as_deref()),
         Command::Bench(a) => match a.backends.iter().find(|b| !BENCH_BACKENDS.contains(&b.as_str())) {
-            Some(b) => Err(Error::Invalid(format!("--backend: unknown backend {b:?} (use memory, sqlite, postgres or mysql)"))),
+            Some(b) => {
+                Err(Error::Invalid(format!("--backend: unknown backend {b:?} (use memory, sqlite, postgres or mysql)")))
+            }
             None => Ok(()),
         },
     }
