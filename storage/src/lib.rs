@@ -13,33 +13,37 @@
 //! | `validate.rs` | schema and request checks, value normalization |
 //! | `registry.rs` | [`SchemaRegistry`]: the tables set up on one backend |
 //! | `checked.rs` | [`CheckedStore`]: validated, scoped access for one tenant |
-//! | `memory.rs` | [`MemoryBackend`] (`memory://`) |
+//! | `backends/mod.rs` | the backend registry: [`backends::BACKENDS`], one entry per backend |
+//! | `backends/memory.rs` | [`MemoryBackend`] (`memory://`) |
 //! | `sql.rs` | [`sql::Dialect`]: filters and writes compiled to SQL + parameters |
-//! | `sqlite.rs` | [`SqliteBackend`] (`sqlite://`) |
+//! | `backends/sqlite.rs` | `SqliteBackend` (`sqlite://`) |
+//! | `url.rs` | [`DbUrl`]: database URLs, resolved through the registry |
 //! | `schema_sync.rs` | what `setup_models` does to tables a backend already holds |
 //! | `timestamp.rs` | [`Timestamp`]: instants, range-checked |
 
 #![warn(missing_docs)]
 
 mod backend;
+pub mod backends;
 mod checked;
 mod error;
-mod memory;
 mod model;
 mod registry;
 mod schema_sync;
 pub mod sql;
-mod sqlite;
 mod timestamp;
+mod url;
 pub mod validate;
 
 pub use backend::Backend;
+pub use backends::memory::MemoryBackend;
+#[cfg(feature = "sqlite")]
+pub use backends::sqlite::SqliteBackend;
 pub use checked::CheckedStore;
-pub use error::StorageError;
-pub use memory::MemoryBackend;
+pub use error::{Cause, StorageError};
 pub use model::*;
 pub use registry::SchemaRegistry;
 pub use schema_sync::SCHEMA_TABLE;
-pub use sqlite::SqliteBackend;
 pub use timestamp::{TIMESTAMP_RANGE, Timestamp, TimestampError};
+pub use url::{DbUrl, redact};
 pub use validate::{SCOPE_COLUMN, canonical_timestamp};
