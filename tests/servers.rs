@@ -18,6 +18,12 @@ use nexau_session::runtime::POOL_ENV;
 use nexau_session::storage::Filter;
 use nexau_session::{AgentRef, Engine, Error, Fence, ManualClock, WriteOptions};
 
+/// A fresh store of server backend `name` (its own schema or database), or
+/// `None` when its test URL is not set.
+fn server(name: &str) -> Option<support::TestBackend> {
+    tokio::runtime::Runtime::new().unwrap().block_on(support::backend(name))
+}
+
 /// The binary, run in `dir` with `--db url`.
 fn cli(dir: &Path, url: &str) -> Command {
     let mut c = Command::new(support::binary());
@@ -56,7 +62,7 @@ fn hold(mut c: Command, args: &[&str]) -> (Child, u64) {
 }
 
 fn four_processes_never_share_the_lock(backend: &'static str) {
-    let Some(b) = support::available(backend) else { return };
+    let Some(b) = server(backend) else { return };
     let dir = tempfile::tempdir().unwrap();
     let url = b.url.clone();
     ok(run(cli(dir.path(), &url), &["sessions", "create", "--user", "u1", "--session", "s1"]));
@@ -93,7 +99,7 @@ fn four_processes_never_share_the_lock(backend: &'static str) {
 }
 
 fn a_killed_holder_is_taken_over_only_after_its_ttl(backend: &'static str) {
-    let Some(b) = support::available(backend) else { return };
+    let Some(b) = server(backend) else { return };
     let dir = tempfile::tempdir().unwrap();
     let url = b.url.as_str();
     let target = ["--user", "u1", "--session", "s1", "--ttl", "30s"];
@@ -135,7 +141,7 @@ fn a_killed_holder_is_taken_over_only_after_its_ttl(backend: &'static str) {
 }
 
 fn two_processes_append_to_two_agents_at_once(backend: &'static str) {
-    let Some(b) = support::available(backend) else { return };
+    let Some(b) = server(backend) else { return };
     let dir = tempfile::tempdir().unwrap();
     let url = b.url.clone();
     ok(run(cli(dir.path(), &url), &["sessions", "create", "--user", "u1", "--session", "s1"]));
@@ -174,7 +180,7 @@ fn two_processes_append_to_two_agents_at_once(backend: &'static str) {
 }
 
 fn the_demo_runs(backend: &'static str) {
-    let Some(b) = support::available(backend) else { return };
+    let Some(b) = server(backend) else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = ok(Command::new(support::binary())
         .current_dir(dir.path())

@@ -32,6 +32,7 @@ pub trait Backend: Send + Sync + 'static {
     async fn count(&self, table: &TableSchema, filter: &Filter) -> Result<u64, StorageError>;
 
     /// Runs the writes in one transaction and returns each op's affected-row
-    /// count (rows matched, for `Check`). `tables[i]` is the schema of `ops[i]`'s table.
-    async fn apply(&self, tables: &[&TableSchema], ops: &[WriteOp]) -> Result<Vec<u64>, StorageError>;
+    /// count (rows matched, for `Check`). Every op's table was set up through
+    /// `setup_models`.
+    async fn apply(&self, ops: &[WriteOp]) -> Result<Vec<u64>, StorageError>;
 }

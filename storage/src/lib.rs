@@ -13,45 +13,40 @@
 //! | `validate.rs` | schema and request checks, value normalization |
 //! | `registry.rs` | [`SchemaRegistry`]: the tables set up on one backend |
 //! | `checked.rs` | [`CheckedStore`]: validated, scoped access for one tenant |
-//! | `memory.rs` | [`MemoryBackend`] (`memory://`) |
+//! | `backends/mod.rs` | the backend registry: [`backends::BACKENDS`], one entry per backend |
+//! | `backends/memory.rs` | [`MemoryBackend`] (`memory://`) |
 //! | `sql.rs` | [`sql::Dialect`]: filters and writes compiled to SQL + parameters |
-//! | `sqlite.rs` | [`SqliteBackend`] (`sqlite://`) |
+//! | `backends/sqlite.rs` | `SqliteBackend` (`sqlite://`) |
+//! | `backends/postgres.rs` | PostgreSQL (`postgresql://`, `postgres://`, `postgresql+asyncpg://`) |
+//! | `backends/mysql.rs` | MySQL/MariaDB (`mysql://`, `mysql+aiomysql://`, `mariadb://`) |
+//! | `backends/server/` | what the two server backends share: the `Backend` methods over a small driver interface |
+//! | `url.rs` | [`DbUrl`]: database URLs, resolved through the registry |
 //! | `schema_sync.rs` | what `setup_models` does to tables a backend already holds |
 //! | `timestamp.rs` | [`Timestamp`]: instants, range-checked |
 
 #![warn(missing_docs)]
 
 mod backend;
+pub mod backends;
 mod checked;
 mod error;
-mod memory;
 mod model;
-#[cfg(feature = "mysql")]
-#[path = "backends/mysql.rs"]
-pub mod mysql;
-#[cfg(feature = "postgres")]
-#[path = "backends/postgres.rs"]
-pub mod postgres;
 mod registry;
 mod schema_sync;
-/// The server backends (PostgreSQL, MySQL/MariaDB) and what they share.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-#[path = "backends/server/mod.rs"]
-mod server;
 pub mod sql;
-mod sqlite;
 mod timestamp;
+mod url;
 pub mod validate;
 
 pub use backend::Backend;
+pub use backends::memory::MemoryBackend;
+#[cfg(feature = "sqlite")]
+pub use backends::sqlite::SqliteBackend;
 pub use checked::CheckedStore;
-pub use error::StorageError;
-pub use memory::MemoryBackend;
+pub use error::{Cause, StorageError};
 pub use model::*;
 pub use registry::SchemaRegistry;
 pub use schema_sync::SCHEMA_TABLE;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-pub use server::ScratchStore;
-pub use sqlite::SqliteBackend;
 pub use timestamp::{TIMESTAMP_RANGE, Timestamp, TimestampError};
+pub use url::{DbUrl, redact};
 pub use validate::{SCOPE_COLUMN, canonical_timestamp};

@@ -89,7 +89,7 @@ fn query() -> impl Strategy<Value = Query> {
 #[test]
 fn memory_and_sqlite_agree_on_random_queries() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let (mem, sql) = (memory().expect("memory"), sqlite().expect("sqlite"));
+    let (mem, sql) = (memory(), sqlite());
     let (m, s) = (mem.store("p"), sql.store("p"));
     rt.block_on(async {
         m.setup_models(vec![table()]).await.unwrap();

@@ -48,7 +48,7 @@ async fn increment(store: CheckedStore, times: usize) -> Result<u64, StorageErro
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_tasks_of_conditional_increments_lose_no_update() {
-    let h = sqlite().expect("sqlite");
+    let h = sqlite();
     let store = h.store("t");
     store.setup_models(vec![counter()]).await.unwrap();
     store.insert("counter", rows(&["id", "value"], vec![vec![Value::Int(1), Value::Int(0)]])).await.unwrap();
@@ -109,7 +109,7 @@ fn missing_parent_directory_is_a_clear_error() {
     let path = dir.path().join("no").join("such").join("dir").join("s.db");
     let err = SqliteBackend::open(&path).unwrap_err();
     match err {
-        StorageError::Backend(m) => assert!(m.contains("does not exist") && m.contains("dir"), "{m}"),
+        StorageError::Backend { message: m, .. } => assert!(m.contains("does not exist") && m.contains("dir"), "{m}"),
         other => panic!("expected a Backend error, got {other:?}"),
     }
     assert!(!path.exists());
@@ -117,7 +117,7 @@ fn missing_parent_directory_is_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_dropped_behind_our_back_is_table_not_found() {
-    let h = sqlite().expect("sqlite");
+    let h = sqlite();
     let store = h.store("t");
     store.setup_models(vec![items()]).await.unwrap();
     let path = h.dir.as_ref().unwrap().path().join("test.db");

@@ -9,10 +9,11 @@ mod native;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nexau_session_storage::{self as storage, CheckedStore, SchemaRegistry, ScratchStore};
+use nexau_session_storage::backends::{self, TestStore};
+use nexau_session_storage::{CheckedStore, DbUrl, SchemaRegistry};
 use serde::Serialize;
 
-use crate::{AgentRef, DbUrl, Engine, Error, Message, Result, Role, SystemClock, WriteOptions, backends};
+use crate::{AgentRef, Engine, Error, Message, Result, Role, SystemClock, WriteOptions};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -23,33 +24,22 @@ pub struct BenchOptions {
     pub load_iterations: u32,
     /// Messages in the session the load case reads.
     pub history_messages: u32,
-    /// Backends to run on: `memory`, `sqlite`, `postgres`, `mysql` (the
-    /// servers in throw-away schemas/databases on the test servers named by
-    /// `NEXAU_TEST_POSTGRES_URL` / `NEXAU_TEST_MYSQL_URL`).
+    /// Backends to run on, by name; empty: every backend of
+    /// [`BACKENDS`](nexau_session_storage::backends::BACKENDS) this machine
+    /// can provide a store for.
     pub backends: Vec<String>,
 }
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        BenchOptions { iterations: 300, load_iterations: 30, history_messages: 1000, backends: default_backends() }
+        BenchOptions { iterations: 300, load_iterations: 30, history_messages: 1000, backends: Vec::new() }
     }
-}
-
-/// `memory` and `sqlite`, and each server whose test URL is set.
-fn default_backends() -> Vec<String> {
-    let mut out = vec!["memory".to_owned(), "sqlite".to_owned()];
-    for (name, var) in [("postgres", storage::postgres::TEST_URL_VAR), ("mysql", storage::mysql::TEST_URL_VAR)] {
-        if std::env::var(var).is_ok_and(|v| !v.trim().is_empty()) {
-            out.push(name.to_owned());
-        }
-    }
-    out
 }
 
 /// One timed case on one backend.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchResult {
-    /// `memory`, `sqlite`, `postgres` or `mysql`.
+    /// `memory` or `sqlite`.
     pub backend: String,
     /// `history_append`, `history_load_1000`, `lock_acquire_release`.
     pub case: String,
@@ -82,45 +72,24 @@ fn message_json() -> String {
 struct Sides {
     engine: Engine,
     native: CheckedStore,
-    _dir: tempfile::TempDir,
-    /// The servers' throw-away schemas/databases, dropped after the engines.
-    _scratch: Vec<ScratchStore>,
+    /// Keep the stores until the backend's cases are done.
+    _stores: [TestStore; 2],
 }
 
-/// A fresh, empty store of `backend` called `name`.
-async fn fresh_url(
-    backend: &str,
-    dir: &std::path::Path,
-    name: &str,
-    scratch: &mut Vec<ScratchStore>,
-) -> Result<String> {
-    let (store, var) = match backend {
-        "memory" => return Ok("memory://".to_owned()),
-        "sqlite" => return Ok(format!("sqlite:///{}", dir.join(name).display())),
-        "postgres" => (storage::postgres::scratch_store().await?, storage::postgres::TEST_URL_VAR),
-        "mysql" => (storage::mysql::scratch_store().await?, storage::mysql::TEST_URL_VAR),
-        other => {
-            return Err(Error::Invalid(format!("bench runs on memory, sqlite, postgres and mysql, not {other:?}")));
-        }
-    };
-    let store = store.ok_or_else(|| Error::Invalid(format!("bench on {backend}: set {var} to a server URL")))?;
-    let url = store.url.clone();
-    scratch.push(store);
-    Ok(url)
+/// A fresh, empty store of `backend`, or `None` where this machine has none.
+async fn test_store(backend: &str) -> Result<Option<TestStore>> {
+    let kind = backends::by_name(backend).ok_or_else(|| Error::Invalid(format!("unknown backend {backend:?}")))?;
+    Ok((kind.test_store)().await?)
 }
 
-async fn open(backend: &str) -> Result<Sides> {
-    let dir = tempfile::tempdir().map_err(|e| Error::Storage(format!("temp dir: {e}")))?;
-    let mut scratch = Vec::new();
-    let guest_url = fresh_url(backend, dir.path(), "guest.db", &mut scratch).await?;
-    let native_url = fresh_url(backend, dir.path(), "native.db", &mut scratch).await?;
-    let engine = Engine::builder(&guest_url).clock(Arc::new(SystemClock)).build().await?;
+async fn open(guest_store: TestStore, native_store: TestStore) -> Result<Sides> {
+    let engine = Engine::builder(&guest_store.url).clock(Arc::new(SystemClock)).build().await?;
     engine.setup_models().await?;
-    let native_backend = backends::open_backend(&DbUrl::parse(&native_url)?).await?;
+    let native_backend = backends::open(&DbUrl::parse(&native_store.url)?).await?;
     let native = CheckedStore::new(native_backend, SchemaRegistry::new(), crate::engine::DEFAULT_SCOPE);
     let schemas = TABLES.iter().map(|t| engine.table_schema(t)).collect::<Result<Vec<_>>>()?;
     native.setup_models(schemas).await?;
-    Ok(Sides { engine, native, _dir: dir, _scratch: scratch })
+    Ok(Sides { engine, native, _stores: [guest_store, native_store] })
 }
 
 async fn guest_agent(engine: &Engine, session: &str) -> Result<AgentRef> {
@@ -158,8 +127,20 @@ pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Resul
     let mut results = Vec::new();
     let user = Message::from_text(Role::User, TEXT);
     let plain = WriteOptions::default();
-    for backend in &options.backends {
-        let sides = open(backend).await?;
+    let names: Vec<String> = if options.backends.is_empty() {
+        backends::BACKENDS.iter().map(|k| k.name.to_owned()).collect()
+    } else {
+        options.backends.clone()
+    };
+    for backend in &names {
+        let (Some(guest_store), Some(native_store)) = (test_store(backend).await?, test_store(backend).await?) else {
+            if options.backends.is_empty() {
+                progress(&format!("{backend}: skipped (no store configured on this machine)"));
+                continue;
+            }
+            return Err(Error::Invalid(format!("bench: no {backend} store is configured on this machine")));
+        };
+        let sides = open(guest_store, native_store).await?;
         let (engine, native) = (&sides.engine, &sides.native);
 
         progress(&format!("{backend}: history append"));

@@ -23,8 +23,7 @@ pub struct BenchArgs {
     /// Messages in the session the load case reads.
     #[arg(long, default_value_t = BenchOptions::default().history_messages)]
     history_messages: u32,
-    /// Backends to run on (repeatable): memory, sqlite, postgres, mysql (default:
-    /// memory, sqlite, and each server whose NEXAU_TEST_*_URL is set).
+    /// Backends to run on (repeatable): memory, sqlite.
     #[arg(long = "backend")]
     pub(super) backends: Vec<String>,
     /// One JSON document on stdout.

@@ -24,9 +24,10 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, IsolationLevel, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, Row, TxOpts};
 
-use crate::server::{Driver, Failure, POOL_OPTIONS, ScratchStore, ServerBackend, Session, Target, Tx, scratch};
+use super::server::{Driver, Failure, POOL_OPTIONS, ServerBackend, Session, Target, Tx, scratch};
+use super::{BackendKind, TargetKind, TestStore};
 use crate::sql::{Dialect, Statement};
-use crate::{Backend, ColumnType, StorageError, Timestamp, Value};
+use crate::{Backend, ColumnType, DbUrl, StorageError, Timestamp, Value};
 
 /// The backend's name in messages.
 const NAME: &str = "mysql";
@@ -42,46 +43,44 @@ const STATEMENT_CACHE: usize = 256;
 /// The `?query` options a MySQL/MariaDB URL accepts.
 pub const OPTIONS: [&str; 3] = POOL_OPTIONS;
 
-/// Opens a backend on the MySQL/MariaDB server `url` names and checks that
-/// it answers: the error names host, port, database and the cause.
-///
-/// ```no_run
-/// # async fn f() -> Result<(), nexau_session_storage::StorageError> {
-/// let backend = nexau_session_storage::mysql::connect("mysql+aiomysql://app:secret@db/sessions?pool_size=5").await?;
-/// # Ok(()) }
-/// ```
-pub async fn connect(url: &str) -> Result<Arc<dyn Backend>, StorageError> {
-    let driver = MyDriver::new(Target::parse(NAME, url, &[])?)?;
+/// `mysql://`, `mysql+aiomysql://`, `mariadb://`: a MySQL/MariaDB server.
+pub(crate) static KIND: BackendKind = BackendKind {
+    name: NAME,
+    schemes: &["mysql", "mariadb"],
+    target: TargetKind::Server,
+    options: &OPTIONS,
+    open: |url| Box::pin(open_url(url)),
+    test_store: || Box::pin(test_store()),
+};
+
+/// Opens a backend on the server `url` names and checks that it answers:
+/// the error names host, port, database and the cause.
+async fn open_url(url: &DbUrl) -> Result<Arc<dyn Backend>, StorageError> {
+    let driver = MyDriver::new(Target::from_url(url)?)?;
     drop(driver.connect().await?);
     Ok(Arc::new(ServerBackend::new(driver)))
-}
-
-/// A backend on the server `url` names, without connecting yet (the first
-/// call does); the error is a bad URL. Call it inside a tokio runtime.
-pub fn open(url: &str) -> Result<Arc<dyn Backend>, StorageError> {
-    Ok(Arc::new(ServerBackend::new(MyDriver::new(Target::parse(NAME, url, &[])?)?)))
 }
 
 /// A throw-away database on the server [`TEST_URL_VAR`] names, dropped when
 /// the returned store is dropped; `None` when the variable is unset. An
 /// unreachable server is an error.
-pub async fn scratch_store() -> Result<Option<ScratchStore>, StorageError> {
+async fn test_store() -> Result<Option<TestStore>, StorageError> {
     let Some(base) = scratch::env_url(TEST_URL_VAR) else { return Ok(None) };
     let database = scratch::unique_name();
     run_admin(&base, format!("CREATE DATABASE `{database}`")).await?;
     let url = scratch::with_database(&base, &database);
-    Ok(Some(ScratchStore::new(url, move || {
-        scratch::run_detached(async move { run_admin(&base, format!("DROP DATABASE IF EXISTS `{database}`")).await })
+    Ok(Some(scratch::store_removed_by(url, move || async move {
+        run_admin(&base, format!("DROP DATABASE IF EXISTS `{database}`")).await
     })))
 }
 
 /// Runs one statement on the server `url` names, on a connection of its own.
 async fn run_admin(url: &str, sql: String) -> Result<(), StorageError> {
-    let driver = MyDriver::new(Target::parse(NAME, url, &[])?)?;
+    let driver = MyDriver::new(Target::from_url(&DbUrl::parse(url)?)?)?;
     let mut conn = driver.connect().await?;
-    Session::execute(&mut conn, &Statement { sql, params: Vec::new() }).await.map_err(|f| f.into_storage(NAME, ""))?;
+    conn.execute(&Statement { sql, params: Vec::new() }).await.map_err(|f| f.into_storage(NAME, ""))?;
     drop(conn);
-    driver.pool.disconnect().await.map_err(|e| StorageError::Backend(format!("{NAME}: {e}")))
+    driver.pool.disconnect().await.map_err(|e| StorageError::backend_caused(format!("{NAME}: closing the pool"), e))
 }
 
 /// The MySQL [`Driver`]: a pool, and where it points (for messages).
@@ -93,7 +92,7 @@ struct MyDriver {
 impl MyDriver {
     fn new(target: Target) -> Result<Self, StorageError> {
         let constraints = PoolConstraints::new(0, target.pool_size)
-            .ok_or_else(|| StorageError::Invalid(format!("{NAME} URL: option pool_size must be at least 1")))?;
+            .ok_or_else(|| StorageError::Url(format!("{NAME} URL: option pool_size must be at least 1")))?;
         let opts = OptsBuilder::default()
             .ip_or_hostname(target.host.clone())
             .tcp_port(target.port.unwrap_or(DEFAULT_PORT))
@@ -263,16 +262,16 @@ impl Driver for MyDriver {
     async fn connect(&self) -> Result<Conn, StorageError> {
         let t = &self.target;
         let limit = t.pool_timeout + t.connect_timeout;
-        let cause = match tokio::time::timeout(limit, self.pool.get_conn()).await {
-            Ok(Ok(conn)) => return Ok(conn),
-            Ok(Err(e)) => causes(&e),
-            Err(_) => format!(
-                "no connection within {}s (pool_timeout + connect_timeout; pool_size={})",
+        let what = format!("{NAME}: cannot connect to {}", t.describe(DEFAULT_PORT));
+        match tokio::time::timeout(limit, self.pool.get_conn()).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(StorageError::backend_caused(what, e)),
+            Err(_) => Err(StorageError::backend(format!(
+                "{what}: no connection within {}s (pool_timeout + connect_timeout; pool_size={})",
                 limit.as_secs_f64(),
                 t.pool_size
-            ),
-        };
-        Err(StorageError::Backend(format!("{NAME}: cannot connect to {}: {cause}", t.describe(DEFAULT_PORT))))
+            ))),
+        }
     }
 
     /// InnoDB's `REPEATABLE READ` either way: a batch's reads all lock.

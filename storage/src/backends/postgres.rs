@@ -22,10 +22,11 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
-use crate::server::{Driver, Failure, POOL_OPTIONS, ScratchStore, ServerBackend, Session, Target, Tx, scratch};
+use super::server::{Driver, Failure, POOL_OPTIONS, ServerBackend, Session, Target, Tx, scratch};
+use super::{BackendKind, TargetKind, TestStore};
 use crate::sql::{Dialect, Statement};
 use crate::validate::check_identifier;
-use crate::{Backend, ColumnType, StorageError, Timestamp, Value};
+use crate::{Backend, ColumnType, DbUrl, StorageError, Timestamp, Value};
 
 /// The backend's name in messages.
 const NAME: &str = "postgres";
@@ -39,48 +40,41 @@ const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 /// The `?query` options a PostgreSQL URL accepts.
 pub const OPTIONS: [&str; 4] = [POOL_OPTIONS[0], POOL_OPTIONS[1], POOL_OPTIONS[2], "schema"];
 
-/// Opens a backend on the PostgreSQL server `url` names and checks that it
-/// answers: the error names host, port, database and the cause.
-///
-/// ```no_run
-/// # async fn f() -> Result<(), nexau_session_storage::StorageError> {
-/// let backend = nexau_session_storage::postgres::connect("postgresql+asyncpg://app:secret@db/sessions?pool_size=5").await?;
-/// # Ok(()) }
-/// ```
-pub async fn connect(url: &str) -> Result<Arc<dyn Backend>, StorageError> {
-    let driver = driver(url)?;
+/// `postgresql://`, `postgres://`, `postgresql+asyncpg://`: a PostgreSQL server.
+pub(crate) static KIND: BackendKind = BackendKind {
+    name: NAME,
+    schemes: &["postgres", "postgresql"],
+    target: TargetKind::Server,
+    options: &OPTIONS,
+    open: |url| Box::pin(open_url(url)),
+    test_store: || Box::pin(test_store()),
+};
+
+/// Opens a backend on the server `url` names and checks that it answers:
+/// the error names host, port, database and the cause.
+async fn open_url(url: &DbUrl) -> Result<Arc<dyn Backend>, StorageError> {
+    let driver = PgDriver::new(&Target::from_url(url)?)?;
     drop(driver.connect().await?);
     Ok(Arc::new(ServerBackend::new(driver)))
-}
-
-/// A backend on the server `url` names, without connecting yet (the first
-/// call does); the error is a bad URL. Call it inside a tokio runtime.
-pub fn open(url: &str) -> Result<Arc<dyn Backend>, StorageError> {
-    Ok(Arc::new(ServerBackend::new(driver(url)?)))
-}
-
-fn driver(url: &str) -> Result<PgDriver, StorageError> {
-    PgDriver::new(&Target::parse(NAME, url, &OPTIONS[POOL_OPTIONS.len()..])?)
 }
 
 /// A throw-away schema on the server [`TEST_URL_VAR`] names, dropped with
 /// everything in it when the returned store is dropped; `None` when the
 /// variable is unset. An unreachable server is an error.
-pub async fn scratch_store() -> Result<Option<ScratchStore>, StorageError> {
+async fn test_store() -> Result<Option<TestStore>, StorageError> {
     let Some(base) = scratch::env_url(TEST_URL_VAR) else { return Ok(None) };
     let schema = scratch::unique_name();
     run_admin(&base, format!("CREATE SCHEMA \"{schema}\"")).await?;
     let url = scratch::with_option(&base, "schema", &schema);
-    Ok(Some(ScratchStore::new(url, move || {
-        scratch::run_detached(
-            async move { run_admin(&base, format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await },
-        )
+    Ok(Some(scratch::store_removed_by(url, move || async move {
+        run_admin(&base, format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await
     })))
 }
 
 /// Runs one statement on the server `url` names, on a connection of its own.
 async fn run_admin(url: &str, sql: String) -> Result<(), StorageError> {
-    let mut conn = driver(url)?.connect().await?;
+    let driver = PgDriver::new(&Target::from_url(&DbUrl::parse(url)?)?)?;
+    let mut conn = driver.connect().await?;
     Session::execute(&mut conn, &Statement { sql, params: Vec::new() }).await.map_err(|f| f.into_storage(NAME, ""))?;
     Ok(())
 }
@@ -112,7 +106,7 @@ impl PgDriver {
         let schema = target.option("schema").map(str::to_owned);
         if let Some(schema) = &schema {
             check_identifier("schema", schema)
-                .map_err(|e| StorageError::Invalid(format!("{NAME} URL: option schema: {e}")))?;
+                .map_err(|e| StorageError::Url(format!("{NAME} URL: option schema: {e}")))?;
             config.options(format!("-c search_path={schema}"));
         }
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
@@ -122,7 +116,7 @@ impl PgDriver {
             .wait_timeout(Some(target.pool_timeout))
             .create_timeout(Some(target.connect_timeout))
             .build()
-            .map_err(|e| StorageError::Backend(format!("{NAME}: cannot build the connection pool: {e}")))?;
+            .map_err(|e| StorageError::backend_caused(format!("{NAME}: cannot build the connection pool"), e))?;
         Ok(PgDriver { pool, target: target.clone(), schema })
     }
 }
@@ -317,8 +311,9 @@ impl Driver for PgDriver {
     async fn connect(&self) -> Result<Object, StorageError> {
         let t = &self.target;
         self.pool.get().await.map_err(|e| {
+            let what = format!("{NAME}: cannot connect to {}", t.describe(DEFAULT_PORT));
             let cause = match e {
-                PoolError::Backend(e) => causes(&e),
+                PoolError::Backend(e) => return StorageError::backend_caused(what, e),
                 PoolError::Timeout(deadpool_postgres::TimeoutType::Wait) => format!(
                     "no free connection within pool_timeout={}s (pool_size={})",
                     t.pool_timeout.as_secs_f64(),
@@ -329,7 +324,7 @@ impl Driver for PgDriver {
                 }
                 e => e.to_string(),
             };
-            StorageError::Backend(format!("{NAME}: cannot connect to {}: {cause}", t.describe(DEFAULT_PORT)))
+            StorageError::backend(format!("{what}: {cause}"))
         })
     }
 

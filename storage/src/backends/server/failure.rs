@@ -31,9 +31,9 @@ impl Failure {
             Failure::NoTable => StorageError::TableNotFound(table.to_owned()),
             Failure::BadValue(m) => StorageError::Invalid(format!("{on}{m}")),
             Failure::Retry(m) => {
-                StorageError::Backend(format!("{backend}: {on}concurrent transactions kept conflicting: {m}"))
+                StorageError::backend(format!("{backend}: {on}concurrent transactions kept conflicting: {m}"))
             }
-            Failure::Other(m) => StorageError::Backend(format!("{backend}: {on}{m}")),
+            Failure::Other(m) => StorageError::backend(format!("{backend}: {on}{m}")),
         }
     }
 }
@@ -60,7 +60,7 @@ mod tests {
         assert_eq!(e, StorageError::DuplicateKey("table `items`: key (id)=(1) exists".into()));
         assert_eq!(Failure::NoTable.into_storage("mysql", "t"), StorageError::TableNotFound("t".into()));
         let e = Failure::Other("connection reset".into()).into_storage("mysql", "");
-        assert_eq!(e, StorageError::Backend("mysql: connection reset".into()));
+        assert_eq!(e, StorageError::backend("mysql: connection reset"));
     }
 
     #[test]

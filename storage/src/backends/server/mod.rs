@@ -21,7 +21,6 @@ mod target;
 use async_trait::async_trait;
 
 pub(crate) use failure::Failure;
-pub use scratch::ScratchStore;
 pub(crate) use target::{POOL_OPTIONS, Target};
 
 use crate::schema_sync::{self, Plan, StoredColumn, schema_table};
@@ -244,7 +243,7 @@ impl<D: Driver> Backend for ServerBackend<D> {
                     Ok(()) => tx.commit().await.map_err(Self::err("")),
                     Err(e) => Err(e), // dropping `tx` rolls back what the server can
                 },
-                Ok(n) => Err(StorageError::Backend(format!("{}: could not take the schema lock ({n})", D::NAME))),
+                Ok(n) => Err(StorageError::backend(format!("{}: could not take the schema lock ({n})", D::NAME))),
                 Err(e) => Err(e),
             }
         };
@@ -267,7 +266,7 @@ impl<D: Driver> Backend for ServerBackend<D> {
         count(&mut conn, &D::DIALECT.count(&table.name, filter, false)).await.map_err(Self::err(&table.name))
     }
 
-    async fn apply(&self, _tables: &[&TableSchema], ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
+    async fn apply(&self, ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
         if ops.is_empty() {
             return Ok(Vec::new());
         }

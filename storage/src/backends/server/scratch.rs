@@ -3,15 +3,27 @@
 //! parallel and leave the server as they found it.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::StorageError;
+use crate::backends::{TestStore, unique_suffix};
 
-/// A name no other test store uses: `nexau_test_<pid>_<n>_<random>`.
+/// A name no other test store uses: `nexau_test_<pid>_<n>_<nanos>`.
 pub(crate) fn unique_name() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("nexau_test_{}_{n}_{:08x}", std::process::id(), rand::random::<u32>())
+    format!("nexau_test_{}", unique_suffix())
+}
+
+/// A test store at `url`, removed by running `remove` when it drops.
+pub(crate) fn store_removed_by<F, Fut>(url: String, remove: F) -> TestStore
+where
+    F: FnOnce() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), StorageError>> + Send + 'static,
+{
+    let shown = crate::redact(&url);
+    TestStore::with_cleanup(url, move || {
+        if let Err(e) = run_detached(remove()) {
+            eprintln!("warning: could not remove test store {shown}: {e}");
+        }
+    })
 }
 
 /// The server URL tests use, from environment variable `var`; `None` when
@@ -49,41 +61,10 @@ where
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| StorageError::Backend(format!("cannot start a runtime for test cleanup: {e}")))?;
+            .map_err(|e| StorageError::backend_caused("cannot start a runtime for test cleanup", e))?;
         runtime.block_on(work)
     });
-    thread.join().map_err(|_| StorageError::Backend("test cleanup panicked".into()))?
-}
-
-/// A throw-away database (or schema) on a server: its URL, and what removes
-/// it, run when the value is dropped.
-pub struct ScratchStore {
-    /// The URL of the store, for `Engine::from_url` or a backend's `connect`.
-    pub url: String,
-    cleanup: Option<Box<dyn FnOnce() -> Result<(), StorageError> + Send>>,
-}
-
-impl ScratchStore {
-    /// A store at `url` removed by `cleanup`.
-    pub(crate) fn new(url: String, cleanup: impl FnOnce() -> Result<(), StorageError> + Send + 'static) -> Self {
-        ScratchStore { url, cleanup: Some(Box::new(cleanup)) }
-    }
-}
-
-impl std::fmt::Debug for ScratchStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScratchStore").field("url", &self.url).finish_non_exhaustive()
-    }
-}
-
-impl Drop for ScratchStore {
-    fn drop(&mut self) {
-        if let Some(cleanup) = self.cleanup.take()
-            && let Err(e) = cleanup()
-        {
-            eprintln!("warning: could not remove test store {}: {e}", self.url);
-        }
-    }
+    thread.join().map_err(|_| StorageError::backend("test cleanup panicked"))?
 }
 
 #[cfg(test)]

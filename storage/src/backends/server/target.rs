@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::StorageError;
+use crate::{DbUrl, StorageError};
 
 /// The `?query` options every server backend accepts.
 pub(crate) const POOL_OPTIONS: [&str; 3] = ["pool_size", "pool_timeout", "connect_timeout"];
@@ -53,7 +53,7 @@ impl fmt::Debug for Target {
 }
 
 fn invalid(backend: &str, msg: impl fmt::Display) -> StorageError {
-    StorageError::Invalid(format!("{backend} URL: {msg}"))
+    StorageError::Url(format!("{backend} URL: {msg}"))
 }
 
 /// Decodes `%XX` escapes (user names and passwords may hold `@`, `:`, `/`).
@@ -86,15 +86,42 @@ fn seconds(backend: &str, name: &str, value: &str) -> Result<Duration, StorageEr
 }
 
 impl Target {
+    /// The target of a parsed server URL (its options already checked
+    /// against the backend's list by [`DbUrl::parse`]).
+    pub(crate) fn from_url(url: &DbUrl) -> Result<Target, StorageError> {
+        let backend = url.backend_name();
+        let server = url.server().ok_or_else(|| invalid(backend, "expected scheme://host/database"))?;
+        let mut target = Target::parse_server(backend, server)?;
+        for (name, value) in url.options() {
+            target.set_option(backend, name, value)?;
+        }
+        Ok(target)
+    }
+
     /// Parses `url` (`scheme://[user[:password]@]host[:port][/database][?k=v&…]`)
     /// for backend `backend`, accepting the pool options and `extra_options`.
-    pub(crate) fn parse(backend: &str, url: &str, extra_options: &[&str]) -> Result<Target, StorageError> {
+    #[cfg(test)]
+    fn parse(backend: &str, url: &str, extra_options: &[&str]) -> Result<Target, StorageError> {
+        let (server, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut target = Target::parse_server(backend, server)?;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if !POOL_OPTIONS.contains(&name) && !extra_options.contains(&name) {
+                return Err(invalid(backend, format!("unknown option {name:?}")));
+            }
+            target.set_option(backend, name, &percent_decode(backend, value)?)?;
+        }
+        Ok(target)
+    }
+
+    /// Parses the server part of a URL: `scheme://[user[:password]@]host[:port][/database]`.
+    fn parse_server(backend: &str, url: &str) -> Result<Target, StorageError> {
         let (_, rest) = url.split_once("://").ok_or_else(|| invalid(backend, "expected scheme://host/database"))?;
-        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-        if rest.contains('#') || query.contains('#') {
+        if rest.contains('#') {
             return Err(invalid(backend, "a URL fragment (#…) is not supported"));
         }
         let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
+        let database = database.split('?').next().unwrap_or_default();
         let (userinfo, hostport) = match authority.rsplit_once('@') {
             Some((u, h)) => (Some(u), h),
             None => (None, authority),
@@ -115,7 +142,7 @@ impl Target {
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let database = percent_decode(backend, database)?;
-        let mut target = Target {
+        Ok(Target {
             user: user.filter(|u| !u.is_empty()),
             password,
             host: if host.is_empty() { "127.0.0.1".to_owned() } else { host.to_owned() },
@@ -125,27 +152,22 @@ impl Target {
             pool_timeout: DEFAULT_POOL_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             extra: Vec::new(),
-        };
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_decode(backend, value)?;
-            match name {
-                "pool_size" => {
-                    target.pool_size = value.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
-                        invalid(backend, format!("option pool_size={value:?}: expected a number from 1 to 1000"))
-                    })?;
-                }
-                "pool_timeout" => target.pool_timeout = seconds(backend, name, &value)?,
-                "connect_timeout" => target.connect_timeout = seconds(backend, name, &value)?,
-                _ if extra_options.contains(&name) => target.extra.push((name.to_owned(), value)),
-                _ => {
-                    let mut known: Vec<&str> = POOL_OPTIONS.to_vec();
-                    known.extend(extra_options);
-                    return Err(invalid(backend, format!("unknown option {name:?} (accepted: {})", known.join(", "))));
-                }
+        })
+    }
+
+    /// Applies option `name=value`: a pool option, or one for the backend to read.
+    fn set_option(&mut self, backend: &str, name: &str, value: &str) -> Result<(), StorageError> {
+        match name {
+            "pool_size" => {
+                self.pool_size = value.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+                    invalid(backend, format!("option pool_size={value:?}: expected a number from 1 to 1000"))
+                })?;
             }
+            "pool_timeout" => self.pool_timeout = seconds(backend, name, value)?,
+            "connect_timeout" => self.connect_timeout = seconds(backend, name, value)?,
+            _ => self.extra.push((name.to_owned(), value.to_owned())),
         }
-        Ok(target)
+        Ok(())
     }
 
     /// The value of extra option `name`, if given.
@@ -192,6 +214,9 @@ mod tests {
     fn bad_urls_are_refused_by_name() {
         let err = |url: &str| Target::parse("mysql", url, &[]).unwrap_err().to_string();
         assert!(err("mysql://h/db?sslmode=require").contains("unknown option \"sslmode\""));
+        let url = DbUrl::parse("postgresql+asyncpg://u:p@db:6000/x?pool_size=2&schema=s").unwrap();
+        let t = Target::from_url(&url).unwrap();
+        assert_eq!((t.host.as_str(), t.port, t.pool_size, t.option("schema")), ("db", Some(6000), 2, Some("s")));
         assert!(err("mysql://h:port/db").contains("bad port"));
         assert!(err("mysql://h/db?pool_size=0").contains("pool_size"));
         assert!(err("mysql://h/db?connect_timeout=-1").contains("connect_timeout"));

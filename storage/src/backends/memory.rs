@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
+use super::{BackendKind, TargetKind, TestStore};
 use crate::schema_sync::{self, Plan, StoredColumn};
 use crate::{Backend, CmpOp, Filter, Query, RowSet, StorageError, TableSchema, Timestamp, Value, WriteOp};
 
@@ -526,7 +527,7 @@ impl Backend for MemoryBackend {
         Ok(t.rows.values().filter(|r| filter.matches(r)).count() as u64)
     }
 
-    async fn apply(&self, _tables: &[&TableSchema], ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
+    async fn apply(&self, ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
         let mut tables = self.lock();
         let mut undo = Vec::new();
         let mut counts = Vec::with_capacity(ops.len());
@@ -546,3 +547,13 @@ impl Backend for MemoryBackend {
         Ok(counts)
     }
 }
+
+/// `memory://`: process memory, for tests; gone when the process exits.
+pub(crate) static KIND: BackendKind = BackendKind {
+    name: "memory",
+    schemes: &["memory"],
+    target: TargetKind::None,
+    options: &[],
+    open: |_url| Box::pin(async { Ok(Arc::new(MemoryBackend::new()) as Arc<dyn Backend>) }),
+    test_store: || Box::pin(async { Ok(Some(TestStore::new("memory://"))) }),
+};
