@@ -33,12 +33,14 @@ pub(crate) fn env_url(var: &str) -> Option<String> {
 }
 
 /// `url` with `name=value` added to its query.
+#[cfg(any(feature = "postgres", test))]
 pub(crate) fn with_option(url: &str, name: &str, value: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}{name}={value}")
 }
 
 /// `url` naming database `database` instead of its own.
+#[cfg(any(feature = "mysql", test))]
 pub(crate) fn with_database(url: &str, database: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);

@@ -171,6 +171,7 @@ impl Target {
     }
 
     /// The value of extra option `name`, if given.
+    #[cfg(any(feature = "postgres", test))]
     pub(crate) fn option(&self, name: &str) -> Option<&str> {
         self.extra.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
