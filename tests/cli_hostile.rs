@@ -192,12 +192,16 @@ fn rows(dir: &Path) -> Vec<Row> {
         ),
         with_db("sqlite:///other.db?cache=shared", 2, &["sessions", "create", "--user", "u1"]),
         with_db("memory://?x=1", 2, &["sessions", "list"]),
-        with_db("postgresql+asyncpg://app:s3cret@db:5432/x", 2, &["sessions", "list"]),
+        // A server that does not answer is a storage failure (exit 1), an
+        // option the backend does not take is bad input (exit 2).
+        with_db("postgresql+asyncpg://app:s3cret@127.0.0.1:1/x", 1, &["sessions", "list"]),
+        with_db("postgresql+asyncpg://app:s3cret@127.0.0.1:1/x?sslmode=require", 2, &["sessions", "list"]),
         with_db(
-            "mysql://root:s3cret@h/t",
-            2,
+            "mysql://root:s3cret@127.0.0.1:1/t",
+            1,
             &["history", "append", "--user", "u1", "--session", "fresh", "--role", "user", "--text", "x"],
         ),
+        with_db("mysql://root:s3cret@127.0.0.1:1/t?pool_size=0", 2, &["sessions", "list"]),
         with_db("redis://app:s3cret@h", 2, &["sessions", "list"]),
         // filters
         row(2, &["sessions", "list", "--filter", "nope.eq.1"]),

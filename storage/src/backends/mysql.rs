@@ -265,7 +265,8 @@ impl Driver for MyDriver {
         let what = format!("{NAME}: cannot connect to {}", t.describe(DEFAULT_PORT));
         match tokio::time::timeout(limit, self.pool.get_conn()).await {
             Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(e)) => Err(StorageError::backend_caused(what, e)),
+            // mysql_async repeats each cause in its own text: name them once.
+            Ok(Err(e)) => Err(StorageError::backend(format!("{what}: {}", causes(&e)))),
             Err(_) => Err(StorageError::backend(format!(
                 "{what}: no connection within {}s (pool_timeout + connect_timeout; pool_size={})",
                 limit.as_secs_f64(),
