@@ -53,7 +53,6 @@ pub struct BenchResult {
     pub ratio: f64,
 }
 
-const TABLES: [&str; 5] = ["sessions", "agents", "agent_locks", "agent_run_actions", "agent_messages"];
 const TEXT: &str = "A benchmark message of ordinary length: what the user asked, more or less in these words.";
 
 fn message_json() -> String {
@@ -87,7 +86,7 @@ async fn open(guest_store: TestStore, native_store: TestStore) -> Result<Sides> 
     engine.setup_models().await?;
     let native_backend = backends::open(&DbUrl::parse(&native_store.url)?).await?;
     let native = CheckedStore::new(native_backend, SchemaRegistry::new(), crate::engine::DEFAULT_SCOPE);
-    let schemas = TABLES.iter().map(|t| engine.table_schema(t)).collect::<Result<Vec<_>>>()?;
+    let schemas = nexau_session_tables::ALL.iter().map(|t| engine.table_schema(t)).collect::<Result<Vec<_>>>()?;
     native.setup_models(schemas).await?;
     Ok(Sides { engine, native, _stores: [guest_store, native_store] })
 }

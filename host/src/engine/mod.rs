@@ -4,6 +4,8 @@ mod history;
 mod locks;
 mod maintenance;
 pub(crate) mod message_rows;
+mod models;
+mod records;
 mod sessions;
 mod upgrade;
 pub(crate) mod wit_map;
@@ -21,7 +23,8 @@ use crate::{Clock, DbUrl, Error, Result, RuntimeError, clock_from_env};
 
 pub use history::{Fence, HistoryAction, HistoryPage, PAGE_BYTES, PageCursor, PageStart, RunStatus, WriteOptions};
 pub use locks::AcquireOutcome;
-pub use maintenance::{AgentLockModel, AgentModel, AgentRunActionModel, Record, RowReader, SessionModel};
+pub use models::{AgentLockModel, AgentModel, AgentRunActionModel, SessionModel};
+pub use records::{DeleteRule, Record, RowReader};
 
 /// The scope a store uses unless told otherwise.
 pub const DEFAULT_SCOPE: &str = "default";
