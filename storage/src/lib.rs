@@ -13,6 +13,7 @@
 //! | `validate.rs` | schema and request checks, value normalization |
 //! | `registry.rs` | [`SchemaRegistry`]: the tables set up on one backend |
 //! | `checked.rs` | [`CheckedStore`]: validated, scoped access for one tenant |
+//! | `memtable/` | in-memory tables with ordered indexes (the reference semantics), shared by memory and JSONL |
 //! | `memory.rs` | [`MemoryBackend`] (`memory://`) |
 //! | `sql.rs` | [`sql::Dialect`]: filters and writes compiled to SQL + parameters |
 //! | `sqlite.rs` | [`SqliteBackend`] (`sqlite://`) |
@@ -25,6 +26,7 @@ mod backend;
 mod checked;
 mod error;
 mod memory;
+mod memtable;
 mod model;
 mod registry;
 mod schema_sync;
