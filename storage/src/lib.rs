@@ -13,6 +13,7 @@
 //! | `validate.rs` | schema and request checks, value normalization |
 //! | `registry.rs` | [`SchemaRegistry`]: the tables set up on one backend |
 //! | `checked.rs` | [`CheckedStore`]: validated, scoped access for one tenant |
+//! | `backends/jsonl/` | [`JsonlBackend`] (`jsonl://`): one append-only JSONL file per table |
 //! | `memtable/` | in-memory tables with ordered indexes (the reference semantics), shared by memory and JSONL |
 //! | `memory.rs` | [`MemoryBackend`] (`memory://`) |
 //! | `sql.rs` | [`sql::Dialect`]: filters and writes compiled to SQL + parameters |
@@ -23,6 +24,7 @@
 #![warn(missing_docs)]
 
 mod backend;
+pub mod backends;
 mod checked;
 mod error;
 mod memory;
@@ -36,6 +38,8 @@ mod timestamp;
 pub mod validate;
 
 pub use backend::Backend;
+#[cfg(feature = "jsonl")]
+pub use backends::jsonl::{Compacted, JsonlBackend, SyncMode};
 pub use checked::CheckedStore;
 pub use error::StorageError;
 pub use memory::MemoryBackend;

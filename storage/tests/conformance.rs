@@ -639,6 +639,14 @@ macro_rules! conformance {
                 }
             )*
         }
+        mod jsonl_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::cases::$case(super::common::jsonl).await
+                }
+            )*
+        }
         mod sqlite_backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

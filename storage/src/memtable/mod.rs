@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub(crate) use batch::{Change, Tables, apply_batch, net_changes};
+pub(crate) use batch::{Change, Tables, apply_batch, net_changes, rollback};
 use filter::{Compiled, position, sort_cmp};
 use index::OrderedIndex;
 

@@ -32,6 +32,13 @@ pub fn sqlite() -> Harness {
     Harness { backend: Arc::new(backend), registry: SchemaRegistry::new(), dir: Some(dir) }
 }
 
+/// A fresh JSONL backend on a new temp directory.
+pub fn jsonl() -> Harness {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let backend = JsonlBackend::open(dir.path().join("store"), SyncMode::Always).expect("open jsonl");
+    Harness { backend: Arc::new(backend), registry: SchemaRegistry::new(), dir: Some(dir) }
+}
+
 pub fn col(name: &str, ty: ColumnType, nullable: bool) -> Column {
     Column { name: name.into(), ty, nullable }
 }

@@ -1,0 +1,4 @@
+//! The storage backends, one module each.
+
+#[cfg(feature = "jsonl")]
+pub mod jsonl;
