@@ -223,7 +223,7 @@ fn decode_value(raw: &RawValue, ty: ColumnType) -> Result<Value, String> {
         ColumnType::Json => Value::Json(text.to_owned()),
         ColumnType::Bytes => {
             let hex: &str = serde_json::from_str(text).map_err(bad)?;
-            if hex.len() % 2 != 0 {
+            if !hex.len().is_multiple_of(2) {
                 return Err("not a bytes value (odd hex length)".into());
             }
             let digits = hex
