@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use nexau_session_storage::{Backend, MemoryBackend, SqliteBackend};
+use nexau_session_storage::{Backend, JsonlBackend, MemoryBackend, SqliteBackend, SyncMode};
 
 use crate::{DbUrl, Error, Result};
 
@@ -17,8 +17,15 @@ pub async fn open_backend(url: &DbUrl) -> Result<Arc<dyn Backend>> {
             }
             Ok(Arc::new(SqliteBackend::open(path)?))
         }
-        DbUrl::Jsonl(_) | DbUrl::Postgres(_) | DbUrl::Mysql(_) => Err(Error::Invalid(format!(
-            "{url}: this build stores sessions in SQLite (sqlite:///FILE) or memory (memory://) only"
+        DbUrl::Jsonl(dir) => {
+            let dir = dir.clone();
+            let backend = tokio::task::spawn_blocking(move || JsonlBackend::open(dir, SyncMode::Always))
+                .await
+                .map_err(|e| Error::Storage(format!("cannot open the JSONL directory: {e}")))??;
+            Ok(Arc::new(backend))
+        }
+        DbUrl::Postgres(_) | DbUrl::Mysql(_) => Err(Error::Invalid(format!(
+            "{url}: this build stores sessions in SQLite (sqlite:///FILE), JSONL (jsonl:///DIR) or memory (memory://) only"
         ))),
     }
 }

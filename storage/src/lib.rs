@@ -37,9 +37,9 @@ mod sqlite;
 mod timestamp;
 pub mod validate;
 
-pub use backend::Backend;
+pub use backend::{Backend, Compacted};
 #[cfg(feature = "jsonl")]
-pub use backends::jsonl::{Compacted, JsonlBackend, SyncMode};
+pub use backends::jsonl::{JsonlBackend, SyncMode};
 pub use checked::CheckedStore;
 pub use error::StorageError;
 pub use memory::MemoryBackend;

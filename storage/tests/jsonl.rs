@@ -221,7 +221,7 @@ async fn compaction_keeps_the_live_rows_and_other_handles_follow() {
     s.delete("items", Filter::eq("id", 3i64)).await.unwrap();
     assert_eq!(find_ids(&other, "items", Filter::All).await, vec![1, 2]);
     let before = other.find("items", &Query::default()).await.unwrap();
-    let done = backend.compact().await.unwrap();
+    let done = backend.compact_files().await.unwrap();
     let items_report = done.iter().find(|c| c.table == "items").expect("items compacted");
     assert_eq!((items_report.records_before, items_report.records_after), (54, 3));
     let text = lines(&file(&dir, "items"));

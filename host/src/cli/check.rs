@@ -56,6 +56,7 @@ pub async fn command(db: &str, cmd: &mut Command) -> Result<()> {
             lock_timing(*ttl, *heartbeat, *wait)
         }
         Command::Cleanup(a) => id_opt("user_id", a.user.as_deref()),
+        Command::Compact => Ok(()),
         Command::Bench(a) => match a.backends.iter().find(|b| !BENCH_BACKENDS.contains(&b.as_str())) {
             Some(b) => Err(Error::Invalid(format!("--backend: unknown backend {b:?} (use memory or sqlite)"))),
             None => Ok(()),

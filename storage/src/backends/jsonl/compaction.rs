@@ -12,7 +12,7 @@ use std::io::Write;
 use super::log_file::sync_dir;
 use super::record;
 use super::state::{State, file_name};
-use crate::StorageError;
+use crate::{Compacted, StorageError};
 
 /// The suffix of a compaction's temp file.
 pub(crate) const TEMP_SUFFIX: &str = ".compact";
@@ -21,21 +21,6 @@ pub(crate) const TEMP_SUFFIX: &str = ".compact";
 pub(crate) const AUTO_MIN_RECORDS: u64 = 1000;
 /// ...of which more than this share are dead (replaced or deleted rows).
 pub(crate) const AUTO_GARBAGE_RATIO: f64 = 0.5;
-
-/// What compacting one table did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Compacted {
-    /// The table.
-    pub table: String,
-    /// Records in its file before.
-    pub records_before: u64,
-    /// Records after (its live rows, plus the header line).
-    pub records_after: u64,
-    /// Bytes before.
-    pub bytes_before: u64,
-    /// Bytes after.
-    pub bytes_after: u64,
-}
 
 fn io_err(what: &str, path: &std::path::Path, e: std::io::Error) -> StorageError {
     StorageError::Backend(format!("jsonl: cannot {what} {}: {e}", path.display()))

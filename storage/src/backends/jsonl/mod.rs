@@ -26,7 +26,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-pub use compaction::Compacted;
 use dir_lock::DirLock;
 use state::State;
 use writer::Durability;
@@ -34,7 +33,7 @@ pub use writer::SyncMode;
 
 use crate::memtable::{Table, apply_batch, net_changes};
 use crate::schema_sync::{self, Plan};
-use crate::{Backend, Filter, Query, RowSet, StorageError, TableSchema, Timestamp, WriteOp};
+use crate::{Backend, Compacted, Filter, Query, RowSet, StorageError, TableSchema, Timestamp, WriteOp};
 
 /// A backend on a directory of JSONL files (`jsonl:///dir`).
 ///
@@ -150,7 +149,7 @@ impl JsonlBackend {
 
     /// Rewrites every table file that holds dead records (replaced or
     /// deleted rows) with only its live rows; returns what it did per table.
-    pub async fn compact(&self) -> Result<Vec<Compacted>, StorageError> {
+    pub async fn compact_files(&self) -> Result<Vec<Compacted>, StorageError> {
         self.blocking(|inner| {
             inner.write(|core| {
                 let names: Vec<String> = core.state.tables.keys().cloned().collect();
@@ -301,5 +300,9 @@ impl Backend for JsonlBackend {
         }
         let ops = ops.to_vec();
         self.blocking(move |inner| inner.write(|core| apply(core, &ops))).await
+    }
+
+    async fn compact(&self) -> Result<Option<Vec<Compacted>>, StorageError> {
+        self.compact_files().await.map(Some)
     }
 }
