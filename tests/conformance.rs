@@ -31,6 +31,7 @@ macro_rules! for_every_backend {
     ($($module:ident :: $case:ident),* $(,)?) => {
         suite_for!(memory: $($module::$case),*);
         suite_for!(sqlite: $($module::$case),*);
+        suite_for!(jsonl: $($module::$case),*);
     };
 }
 

@@ -83,8 +83,13 @@ async fn eight_tasks_never_share_the_lock_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_tasks_never_share_the_lock_jsonl() {
+    contention("jsonl").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_heartbeat_is_reported_and_stale_writes_are_refused() {
-    for backend in ["memory", "sqlite"] {
+    for backend in ["memory", "sqlite", "jsonl"] {
         let b = support::backend(backend);
         let clock = support::test_clock();
         let engine = support::engine_with_clock(&b, clock.clone()).await;

@@ -24,6 +24,11 @@ pub fn backend(name: &'static str) -> TestBackend {
             let url = format!("sqlite:///{}", dir.path().join("sessions.db").display());
             TestBackend { name, dir: Some(dir), url }
         }
+        "jsonl" => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("jsonl:///{}", dir.path().join("sessions.d").display());
+            TestBackend { name, dir: Some(dir), url }
+        }
         other => panic!("unknown backend {other}"),
     }
 }
