@@ -18,7 +18,7 @@ use super::target::AgentArgs;
 pub const MAX_LOCK_DURATION: Duration = Duration::from_secs(24 * 3600);
 
 /// Backends `bench --backend` knows.
-const BENCH_BACKENDS: [&str; 2] = ["memory", "sqlite"];
+const BENCH_BACKENDS: [&str; 3] = ["memory", "sqlite", "jsonl"];
 
 /// Checks `cmd` and `db`, and loads a message given as `--text -` (stdin) or
 /// `--text-file PATH` into its `text`, so the command runs on checked input.
@@ -58,7 +58,7 @@ pub async fn command(db: &str, cmd: &mut Command) -> Result<()> {
         Command::Cleanup(a) => id_opt("user_id", a.user.as_deref()),
         Command::Compact => Ok(()),
         Command::Bench(a) => match a.backends.iter().find(|b| !BENCH_BACKENDS.contains(&b.as_str())) {
-            Some(b) => Err(Error::Invalid(format!("--backend: unknown backend {b:?} (use memory or sqlite)"))),
+            Some(b) => Err(Error::Invalid(format!("--backend: unknown backend {b:?} (use memory, sqlite or jsonl)"))),
             None => Ok(()),
         },
     }
