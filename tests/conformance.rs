@@ -1,7 +1,7 @@
 //! The conformance suite: every case runs, unchanged, against every backend,
 //! through the real session-logic component in the real host. A backend is
-//! done when it passes all of it. To add a backend, add its name to
-//! `for_every_backend!` and to `support::backend`.
+//! done when it passes all of it: each case runs on every backend of the
+//! registry (`nexau_session::storage::backends::BACKENDS`).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -13,25 +13,17 @@ mod history_cases;
 #[path = "conformance/lock_cases.rs"]
 mod lock_cases;
 
-macro_rules! suite_for {
-    ($backend:ident: $($module:ident :: $case:ident),* $(,)?) => {
-        mod $backend {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let b = crate::support::backend(stringify!($backend));
-                    crate::$module::$case(&b).await;
-                }
-            )*
-        }
-    };
-}
-
 macro_rules! for_every_backend {
     ($($module:ident :: $case:ident),* $(,)?) => {
-        suite_for!(memory: $($module::$case),*);
-        suite_for!(sqlite: $($module::$case),*);
-        suite_for!(jsonl: $($module::$case),*);
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                crate::support::on_every_backend(stringify!($case), |b| async move {
+                    crate::$module::$case(&b).await;
+                })
+                .await;
+            }
+        )*
     };
 }
 
@@ -69,11 +61,14 @@ for_every_backend!(
     lock_cases::locks_are_per_user_session_and_agent,
 );
 
-/// Cases that change stored rows underneath the engine, which only a
-/// backend on a file allows.
-mod sqlite_only {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn corrupt_counters_fail_and_write_nothing() {
-        crate::history_cases::corrupt_counters_fail_and_write_nothing().await;
-    }
+/// Cases that change stored rows underneath the engine, through a second
+/// backend on the same store: every backend but `memory://`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_counters_fail_and_write_nothing() {
+    crate::support::on_every_backend("corrupt_counters_fail_and_write_nothing", |b| async move {
+        if b.shared {
+            crate::history_cases::corrupt_counters_fail_and_write_nothing(&b).await;
+        }
+    })
+    .await;
 }

@@ -18,7 +18,7 @@ async fn engine_with(limits: Limits, b: &support::TestBackend) -> Engine {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_over_its_memory_limit_fails_alone() {
-    let b = support::backend("sqlite");
+    let b = support::backend("sqlite").await.unwrap();
     let roomy = support::engine(&b).await;
     let agent = root_agent(&roomy, "alice", "s1").await;
     let big = "x".repeat(256 * 1024);
@@ -43,11 +43,11 @@ async fn a_call_over_its_memory_limit_fails_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_over_its_storage_byte_budget_is_refused() {
-    let b = support::backend("memory");
+    let b = support::backend("memory").await.unwrap();
     let engine = engine_with(Limits { host_call_bytes: 64 * 1024, ..Limits::default() }, &b).await;
     let agent = root_agent(&engine, "alice", "s1").await;
     let err = engine.append(&agent, &[user(&"y".repeat(128 * 1024))], &WriteOptions::default()).await.unwrap_err();
-    assert!(matches!(&err, Error::Invalid(m) if m.contains("limit")), "{err:?}");
+    assert!(matches!(&err, Error::Runtime(r) if r.message().contains("Limits::host_call_bytes")), "{err:?}");
     assert!(engine.load(&agent, None).await.unwrap().is_empty(), "nothing of the refused write landed");
     engine.append(&agent, &[user("small")], &WriteOptions::default()).await.unwrap();
 }
@@ -57,7 +57,7 @@ async fn more_calls_at_once_than_the_instance_pool_has_slots_all_land() {
     // SQLite has one writer, so concurrent appends pile up inside the guest,
     // each holding a pooled instance: the calls beyond the pool's slots must
     // wait for a slot, not fail.
-    let b = support::backend("sqlite");
+    let b = support::backend("sqlite").await.unwrap();
     let engine = support::engine(&b).await;
     let calls = InstancePoolConfig::from_env().unwrap().slots as usize + 64;
     let tasks: Vec<_> = (0..calls)

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use nexau_session::{
     AcquireOutcome, Agent, BusyPolicy, ChatModel, Engine, Error, Message, SessionManager, SystemClock, WriteOptions,
 };
-use support::{root_agent, texts, user};
+use support::{TestBackend, root_agent, texts, user};
 use tokio::sync::Notify;
 
 /// One critical section as the test saw it.
@@ -34,8 +34,7 @@ fn assert_exclusive(mut intervals: Vec<Interval>, expected: usize) {
     }
 }
 
-async fn contention(backend: &'static str) {
-    let b = support::backend(backend);
+async fn contention(b: TestBackend) {
     let engine = support::engine_with_clock(&b, Arc::new(SystemClock)).await;
     let agent = root_agent(&engine, "alice", "s1").await;
     let manager = SessionManager::builder(engine)
@@ -73,24 +72,14 @@ async fn contention(backend: &'static str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn eight_tasks_never_share_the_lock_memory() {
-    contention("memory").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn eight_tasks_never_share_the_lock_sqlite() {
-    contention("sqlite").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn eight_tasks_never_share_the_lock_jsonl() {
-    contention("jsonl").await;
+async fn eight_tasks_never_share_the_lock() {
+    support::on_every_backend("eight_tasks_never_share_the_lock", contention).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_heartbeat_is_reported_and_stale_writes_are_refused() {
-    for backend in ["memory", "sqlite", "jsonl"] {
-        let b = support::backend(backend);
+    support::on_every_backend("a_lost_heartbeat_is_reported_and_stale_writes_are_refused", |b| async move {
+        let backend = b.name;
         let clock = support::test_clock();
         let engine = support::engine_with_clock(&b, clock.clone()).await;
         let agent = root_agent(&engine, "alice", "s1").await;
@@ -119,7 +108,8 @@ async fn a_lost_heartbeat_is_reported_and_stale_writes_are_refused() {
         engine.append(&agent, &[user("new holder")], &fenced(new_fence)).await.unwrap();
         assert_eq!(texts(&engine.load(&agent, None).await.unwrap()), ["before", "new holder"], "{backend}");
         assert!(matches!(lock.release().await, Err(Error::LockExpired(_))), "{backend}: release was forced");
-    }
+    })
+    .await;
 }
 
 /// A model that answers only when told to.
@@ -140,7 +130,7 @@ impl ChatModel for GatedModel {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_run_is_cancelled_when_its_lock_is_lost() {
-    let b = support::backend("sqlite");
+    let b = support::backend("sqlite").await.unwrap();
     let clock = support::test_clock();
     let engine = support::engine_with_clock(&b, clock.clone()).await;
     let manager = SessionManager::builder(engine.clone())
@@ -166,7 +156,7 @@ async fn an_agent_run_is_cancelled_when_its_lock_is_lost() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_policy_fails_at_once_or_waits_for_the_release() {
-    let b = support::backend("sqlite");
+    let b = support::backend("sqlite").await.unwrap();
     let engine: Engine = support::engine_with_clock(&b, Arc::new(SystemClock)).await;
     let agent = root_agent(&engine, "alice", "s1").await;
     let manager = SessionManager::builder(engine).build().unwrap();
@@ -194,7 +184,7 @@ async fn busy_policy_fails_at_once_or_waits_for_the_release() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeat_must_be_under_half_the_ttl() {
-    let b = support::backend("memory");
+    let b = support::backend("memory").await.unwrap();
     let engine = support::engine(&b).await;
     let bad = SessionManager::builder(engine.clone())
         .lock_ttl(Duration::from_secs(30))

@@ -1,6 +1,6 @@
 //! The library's error type.
 
-use nexau_session_storage::{StorageError, Timestamp, TimestampError};
+use nexau_session_storage::{Cause, StorageError, Timestamp, TimestampError};
 
 /// Who holds a lock, as reported by [`Error::LockHeld`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,15 +50,49 @@ pub enum Error {
     /// Concurrent writers kept colliding; the call may be retried.
     #[error("conflict: {0}")]
     Conflict(String),
-    /// The storage backend failed.
-    #[error("storage: {0}")]
-    Storage(String),
+    /// The storage backend failed; the [`StorageError`] keeps the driver's or
+    /// the operating system's error as its source.
+    #[error(transparent)]
+    Storage(StorageError),
     /// The model behind an [`Agent`](crate::Agent) failed.
     #[error("model: {0}")]
     Model(String),
     /// The WebAssembly runtime failed (compile error, trap, resource limit).
-    #[error("runtime: {0}")]
-    Runtime(String),
+    #[error(transparent)]
+    Runtime(RuntimeError),
+}
+
+/// Why the WebAssembly runtime failed: one line naming the limit the call
+/// ran into, when it ran into one, and the trap or error behind it.
+///
+/// ```
+/// use nexau_session::RuntimeError;
+/// let e = RuntimeError::new("the call ran past its deadline of 1m (Limits::deadline)");
+/// assert_eq!(e.to_string(), "runtime: the call ran past its deadline of 1m (Limits::deadline)");
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("runtime: {message}")]
+pub struct RuntimeError {
+    message: String,
+    #[source]
+    source: Option<Cause>,
+}
+
+impl RuntimeError {
+    /// A runtime failure with no underlying error.
+    pub fn new(message: impl Into<String>) -> Self {
+        RuntimeError { message: message.into(), source: None }
+    }
+
+    /// A runtime failure caused by `source`.
+    pub fn caused(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        RuntimeError { message: message.into(), source: Some(std::sync::Arc::new(source)) }
+    }
+
+    /// What failed, without the `runtime: ` prefix.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl Error {
@@ -72,10 +106,10 @@ impl From<StorageError> for Error {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::TableNotFound(t) => Error::TableNotFound(t),
-            StorageError::Invalid(m) => Error::Invalid(m),
+            StorageError::Invalid(m) | StorageError::Url(m) => Error::Invalid(m),
             StorageError::DuplicateKey(m) => Error::Conflict(format!("duplicate key: {m}")),
             StorageError::Conflict(i) => Error::Conflict(format!("batch op {i} did not match")),
-            StorageError::SchemaMismatch(m) | StorageError::Backend(m) => Error::Storage(m),
+            e @ (StorageError::SchemaMismatch(_) | StorageError::Backend { .. }) => Error::Storage(e),
         }
     }
 }
@@ -89,7 +123,13 @@ impl From<TimestampError> for Error {
 
 impl From<wasmtime::Error> for Error {
     fn from(e: wasmtime::Error) -> Self {
-        Error::Runtime(crate::runtime::one_line_error(&e))
+        Error::Runtime(RuntimeError::new(crate::runtime::one_line_error(&e)))
+    }
+}
+
+impl From<RuntimeError> for Error {
+    fn from(e: RuntimeError) -> Self {
+        Error::Runtime(e)
     }
 }
 

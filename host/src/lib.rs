@@ -23,7 +23,6 @@
 #![warn(missing_docs)]
 
 mod agent;
-mod backends;
 pub mod bench;
 mod chat_model;
 mod clock;
@@ -47,7 +46,7 @@ pub use engine::{
     HistoryAction, HistoryPage, PAGE_BYTES, PageCursor, PageStart, Record, RowReader, RunStatus, SessionModel,
     WriteOptions,
 };
-pub use error::{Error, LockHolder, Result};
+pub use error::{Error, LockHolder, Result, RuntimeError};
 pub use filter_dsl::{MAX_FILTER_TERMS, parse_filter, parse_filters};
 pub use manager::{BusyPolicy, SessionManager, SessionManagerBuilder};
 pub use message::{ContentBlock, Message, Role};

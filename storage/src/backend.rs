@@ -32,8 +32,9 @@ pub trait Backend: Send + Sync + 'static {
     async fn count(&self, table: &TableSchema, filter: &Filter) -> Result<u64, StorageError>;
 
     /// Runs the writes in one transaction and returns each op's affected-row
-    /// count (rows matched, for `Check`). `tables[i]` is the schema of `ops[i]`'s table.
-    async fn apply(&self, tables: &[&TableSchema], ops: &[WriteOp]) -> Result<Vec<u64>, StorageError>;
+    /// count (rows matched, for `Check`). Every op's table was set up through
+    /// `setup_models`.
+    async fn apply(&self, ops: &[WriteOp]) -> Result<Vec<u64>, StorageError>;
 
     /// Rewrites the stored files without their dead records (rows replaced
     /// or deleted since), for backends that keep them (JSONL); `Ok(None)`

@@ -199,7 +199,6 @@ impl CheckedStore {
                 self.check_op(declared, op)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let tables: Vec<&TableSchema> = ops.iter().map(|op| &*schemas[op.table()].scoped).collect();
-        self.backend.apply(&tables, &ops).await
+        self.backend.apply(&ops).await
     }
 }

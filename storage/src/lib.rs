@@ -13,11 +13,13 @@
 //! | `validate.rs` | schema and request checks, value normalization |
 //! | `registry.rs` | [`SchemaRegistry`]: the tables set up on one backend |
 //! | `checked.rs` | [`CheckedStore`]: validated, scoped access for one tenant |
+//! | `backends/mod.rs` | the backend registry: [`backends::BACKENDS`], one entry per backend |
+//! | `backends/memory.rs` | [`MemoryBackend`] (`memory://`) |
 //! | `backends/jsonl/` | [`JsonlBackend`] (`jsonl://`): one append-only JSONL file per table |
 //! | `memtable/` | in-memory tables with ordered indexes (the reference semantics), shared by memory and JSONL |
-//! | `memory.rs` | [`MemoryBackend`] (`memory://`) |
 //! | `sql.rs` | [`sql::Dialect`]: filters and writes compiled to SQL + parameters |
-//! | `sqlite.rs` | [`SqliteBackend`] (`sqlite://`) |
+//! | `backends/sqlite.rs` | `SqliteBackend` (`sqlite://`) |
+//! | `url.rs` | [`DbUrl`]: database URLs, resolved through the registry |
 //! | `schema_sync.rs` | what `setup_models` does to tables a backend already holds |
 //! | `timestamp.rs` | [`Timestamp`]: instants, range-checked |
 
@@ -27,25 +29,26 @@ mod backend;
 pub mod backends;
 mod checked;
 mod error;
-mod memory;
 mod memtable;
 mod model;
 mod registry;
 mod schema_sync;
 pub mod sql;
-mod sqlite;
 mod timestamp;
+mod url;
 pub mod validate;
 
 pub use backend::{Backend, Compacted};
 #[cfg(feature = "jsonl")]
 pub use backends::jsonl::{JsonlBackend, SyncMode};
+pub use backends::memory::MemoryBackend;
+#[cfg(feature = "sqlite")]
+pub use backends::sqlite::SqliteBackend;
 pub use checked::CheckedStore;
-pub use error::StorageError;
-pub use memory::MemoryBackend;
+pub use error::{Cause, StorageError};
 pub use model::*;
 pub use registry::SchemaRegistry;
 pub use schema_sync::SCHEMA_TABLE;
-pub use sqlite::SqliteBackend;
 pub use timestamp::{TIMESTAMP_RANGE, Timestamp, TimestampError};
+pub use url::{DbUrl, redact};
 pub use validate::{SCOPE_COLUMN, canonical_timestamp};

@@ -1,14 +1,12 @@
 //! The storage contract, written once and run against every backend.
 //!
-//! Each case is an async fn taking a backend factory; the macro at the bottom
-//! instantiates every case for every backend.
+//! Each case is an async fn taking a fresh backend; the macro at the bottom
+//! runs every case on every backend of the registry (`backends::BACKENDS`).
 
 mod common;
 
 use common::*;
 use nexau_session_storage::*;
-
-type Factory = fn() -> Harness;
 
 async fn setup(h: &Harness, scope: &str) -> CheckedStore {
     let store = h.store(scope);
@@ -19,8 +17,7 @@ async fn setup(h: &Harness, scope: &str) -> CheckedStore {
 mod cases {
     use super::*;
 
-    pub async fn crud(f: Factory) {
-        let h = f();
+    pub async fn crud(h: Harness) {
         let s = setup(&h, "t1").await;
         let n = s
             .insert("items", items_rows(&[(1, Some("a"), Some(10)), (2, Some("b"), None), (3, None, Some(30))]))
@@ -57,8 +54,7 @@ mod cases {
         assert_eq!(s.insert("items", items_rows(&[])).await.unwrap(), 0);
     }
 
-    pub async fn value_types_round_trip(f: Factory) {
-        let h = f();
+    pub async fn value_types_round_trip(h: Harness) {
         let s = setup(&h, "t1").await;
         let row = vec![
             Value::Int(1),
@@ -101,8 +97,7 @@ mod cases {
         assert_eq!(find_ids(&s, "items", Filter::lt("flag", true)).await, vec![2], "false < true");
     }
 
-    pub async fn filters_and_null_semantics(f: Factory) {
-        let h = f();
+    pub async fn filters_and_null_semantics(h: Harness) {
         let s = setup(&h, "t1").await;
         s.insert(
             "items",
@@ -150,8 +145,7 @@ mod cases {
         }
     }
 
-    pub async fn order_limit_offset(f: Factory) {
-        let h = f();
+    pub async fn order_limit_offset(h: Harness) {
         let s = setup(&h, "t1").await;
         s.insert(
             "items",
@@ -187,8 +181,7 @@ mod cases {
         assert_eq!(run(filtered).await, vec![2]);
     }
 
-    pub async fn unique_keys(f: Factory) {
-        let h = f();
+    pub async fn unique_keys(h: Harness) {
         let s = setup(&h, "t1").await;
         let with_email = |id: i64, email: Option<&str>| {
             rows(&["id", "email"], vec![vec![Value::Int(id), email.map_or(Value::Null, Value::from)]])
@@ -244,8 +237,7 @@ mod cases {
         assert_eq!(s.count("pairs", &Filter::All).await.unwrap(), 4);
     }
 
-    pub async fn apply_is_all_or_nothing(f: Factory) {
-        let h = f();
+    pub async fn apply_is_all_or_nothing(h: Harness) {
         let s = setup(&h, "t1").await;
         s.insert("items", items_rows(&[(1, Some("a"), Some(1)), (2, Some("b"), Some(2))])).await.unwrap();
         let before = s.find("items", &Query { order_by: vec![Order::parse("id")], ..Query::default() }).await.unwrap();
@@ -307,8 +299,7 @@ mod cases {
         assert_eq!(s.apply(vec![]).await.unwrap(), Vec::<u64>::new());
     }
 
-    pub async fn check_op(f: Factory) {
-        let h = f();
+    pub async fn check_op(h: Harness) {
         let s = setup(&h, "t1").await;
         s.insert("items", items_rows(&[(1, Some("holder"), Some(7))])).await.unwrap();
         // The check fails: the update before it is undone.
@@ -338,8 +329,7 @@ mod cases {
         assert_eq!(find_ids(&s, "items", Filter::eq("n", 8i64)).await, vec![1]);
     }
 
-    pub async fn scope_isolation(f: Factory) {
-        let h = f();
+    pub async fn scope_isolation(h: Harness) {
         let a = setup(&h, "tenant_a").await;
         let b = h.store("tenant_b"); // shares the registry: no setup needed
         assert_eq!(b.tables(), vec!["items".to_string(), "pairs".into()]);
@@ -379,8 +369,7 @@ mod cases {
         assert_eq!(b.count("items", &Filter::All).await.unwrap(), 2);
     }
 
-    pub async fn table_not_found_before_setup(f: Factory) {
-        let h = f();
+    pub async fn table_not_found_before_setup(h: Harness) {
         let s = h.store("t1");
         let is_tnf = |r: Result<(), StorageError>| match r {
             Err(e @ StorageError::TableNotFound(_)) => {
@@ -401,8 +390,7 @@ mod cases {
         assert!(matches!(s.count("pairs", &Filter::All).await, Err(StorageError::TableNotFound(t)) if t == "pairs"));
     }
 
-    pub async fn setup_is_idempotent(f: Factory) {
-        let h = f();
+    pub async fn setup_is_idempotent(h: Harness) {
         let s = setup(&h, "t1").await;
         s.insert("items", items_rows(&[(1, None, None)])).await.unwrap();
         s.setup_models(vec![items(), pairs()]).await.unwrap();
@@ -419,8 +407,7 @@ mod cases {
         assert_eq!(again.count("items", &Filter::All).await.unwrap(), 1);
     }
 
-    pub async fn validation_errors(f: Factory) {
-        let h = f();
+    pub async fn validation_errors(h: Harness) {
         let s = setup(&h, "t1").await;
         s.insert("items", items_rows(&[(1, Some("a"), Some(1))])).await.unwrap();
         let invalid = |r: Result<(), StorageError>, needle: &str| match r {
@@ -483,8 +470,7 @@ mod cases {
         assert_eq!(all.get(0, "doc"), Some(&Value::Null));
     }
 
-    pub async fn timestamps_are_canonical(f: Factory) {
-        let h = f();
+    pub async fn timestamps_are_canonical(h: Harness) {
         let s = setup(&h, "t1").await;
         let at = |id: i64, t: &str| rows(&["id", "at"], vec![vec![Value::Int(id), t.into()]]);
         s.insert("items", at(1, "2026-01-01T00:00:00Z")).await.unwrap();
@@ -538,8 +524,7 @@ mod cases {
         schema.columns.iter().map(|c| c.name.clone()).collect()
     }
 
-    pub async fn setup_adds_declared_nullable_columns(f: Factory) {
-        let h = f();
+    pub async fn setup_adds_declared_nullable_columns(h: Harness) {
         let v1 = setup(&h, "t1").await;
         v1.insert("items", items_rows(&[(1, Some("old"), Some(5))])).await.unwrap();
         // A new version of the session logic, in a new process: a fresh registry.
@@ -583,8 +568,7 @@ mod cases {
         }
     }
 
-    pub async fn setup_refuses_incompatible_columns(f: Factory) {
-        let h = f();
+    pub async fn setup_refuses_incompatible_columns(h: Harness) {
         let v1 = setup(&h, "t1").await;
         v1.insert("items", items_rows(&[(1, Some("kept"), None)])).await.unwrap();
         let fresh = || CheckedStore::new(h.backend.clone(), SchemaRegistry::new(), "t1");
@@ -620,8 +604,7 @@ mod cases {
         assert_eq!(got.columns, names(&items()));
     }
 
-    pub async fn the_schema_record_name_is_reserved(f: Factory) {
-        let h = f();
+    pub async fn the_schema_record_name_is_reserved(h: Harness) {
         let mut reserved = items();
         reserved.name = SCHEMA_TABLE.into();
         let r = h.store("t1").setup_models(vec![reserved]).await;
@@ -631,30 +614,12 @@ mod cases {
 
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
-        mod memory_backend {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::cases::$case(super::common::memory).await
-                }
-            )*
-        }
-        mod jsonl_backend {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::cases::$case(super::common::jsonl).await
-                }
-            )*
-        }
-        mod sqlite_backend {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::cases::$case(super::common::sqlite).await
-                }
-            )*
-        }
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                on_every_backend(stringify!($case), |h| async move { cases::$case(h).await }).await;
+            }
+        )*
     };
 }
 

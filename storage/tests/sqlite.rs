@@ -109,7 +109,7 @@ fn missing_parent_directory_is_a_clear_error() {
     let path = dir.path().join("no").join("such").join("dir").join("s.db");
     let err = SqliteBackend::open(&path).unwrap_err();
     match err {
-        StorageError::Backend(m) => assert!(m.contains("does not exist") && m.contains("dir"), "{m}"),
+        StorageError::Backend { message: m, .. } => assert!(m.contains("does not exist") && m.contains("dir"), "{m}"),
         other => panic!("expected a Backend error, got {other:?}"),
     }
     assert!(!path.exists());

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use nexau_session::runtime::Limits;
-use nexau_session::storage::{CheckedStore, Filter, SchemaRegistry, SqliteBackend, Value};
+use nexau_session::storage::{CheckedStore, DbUrl, Filter, SchemaRegistry, Value, backends};
 use nexau_session::{
     AgentRef, AgentRunActionModel, ContentBlock, Engine, Error, HistoryAction, Message, PageStart, Role, RunStatus,
     WriteOptions,
@@ -478,7 +478,7 @@ pub async fn tail_reads_only_what_it_returns(b: &TestBackend) {
         e.append(&a, &[user(&format!("{i:02} {filler}"))], &WriteOptions::default()).await.unwrap();
     }
     let err = e.load_json(&a, None).await.unwrap_err();
-    assert!(matches!(&err, Error::Invalid(m) if m.contains("limit")), "{err:?}");
+    assert!(matches!(&err, Error::Runtime(r) if r.message().contains("Limits::host_call_bytes")), "{err:?}");
     for n in [1, 3, 5] {
         let tail = e.load(&a, Some(n)).await.unwrap();
         let heads: Vec<String> = tail.iter().map(|m| m.text()[..2].to_owned()).collect();
@@ -490,18 +490,17 @@ pub async fn tail_reads_only_what_it_returns(b: &TestBackend) {
 }
 
 /// Counters no write could produce make history calls fail with a storage
-/// error that says so, and nothing is written. SQLite only: the test changes
-/// the agent row underneath the engine, through a second store on the same file.
-pub async fn corrupt_counters_fail_and_write_nothing() {
-    let b = support::backend("sqlite");
-    let e = support::engine(&b).await;
+/// error that says so, and nothing is written. The test changes the agent row
+/// underneath the engine, through a second backend on the same store.
+pub async fn corrupt_counters_fail_and_write_nothing(b: &TestBackend) {
+    let e = support::engine(b).await;
     let a = root_agent(&e, "alice", "s1").await;
     let run = WriteOptions { run_id: Some("run_1".into()), ..Default::default() };
     e.append(&a, &[user("one"), assistant_text("two")], &run).await.unwrap();
     let before = e.load(&a, None).await.unwrap();
 
-    let path = b.dir.as_ref().unwrap().path().join("sessions.db");
-    let raw = CheckedStore::new(Arc::new(SqliteBackend::open(&path).unwrap()), SchemaRegistry::new(), e.scope());
+    let second = backends::open(&DbUrl::parse(&b.url).unwrap()).await.unwrap();
+    let raw = CheckedStore::new(second, SchemaRegistry::new(), e.scope());
     let tables = ["agents", "agent_messages", "agent_run_actions"];
     raw.setup_models(tables.iter().map(|t| e.table_schema(t).unwrap()).collect()).await.unwrap();
     let agent_row = || {
@@ -531,7 +530,8 @@ pub async fn corrupt_counters_fail_and_write_nothing() {
         assert_eq!(raw.update("agents", agent_row(), vec![(column.into(), bad)]).await.unwrap(), 1);
 
         let corrupt = |what: &str, r: Result<(), Error>| match r {
-            Err(Error::Storage(m)) => {
+            Err(Error::Storage(e)) => {
+                let m = e.to_string();
                 assert!(m.contains("corrupt history counters") && m.contains(&a.agent_id), "{column}: {what}: {m}")
             }
             other => panic!("{column}: {what}: {other:?}"),

@@ -5,31 +5,67 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use nexau_session::storage::backends::{self, TargetKind, TestStore};
 use nexau_session::{AgentRef, Clock, Engine, ManualClock, Message, Role};
 
-/// A backend under test: a name and a way to make a fresh, empty URL for it.
+/// A backend under test: its registry entry and a fresh, empty store of it.
 pub struct TestBackend {
     pub name: &'static str,
-    /// Keeps the backend's files alive while the test runs.
-    pub dir: Option<tempfile::TempDir>,
+    /// Whether a second engine on `url` sees the same data (false for `memory://`).
+    pub shared: bool,
     pub url: String,
+    /// Removes the store (files, schema) when the test ends.
+    _store: TestStore,
 }
 
-/// A fresh, empty backend called `name`.
-pub fn backend(name: &'static str) -> TestBackend {
-    match name {
-        "memory" => TestBackend { name, dir: None, url: "memory://".into() },
-        "sqlite" => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite:///{}", dir.path().join("sessions.db").display());
-            TestBackend { name, dir: Some(dir), url }
+/// A fresh, empty store of the registered backend `name`, or `None` (with a
+/// note) where this machine has none (a server backend without its test URL).
+pub async fn backend(name: &str) -> Option<TestBackend> {
+    let kind = backends::by_name(name).unwrap_or_else(|| panic!("no backend {name} in the registry"));
+    let store = (kind.test_store)().await.unwrap_or_else(|e| panic!("{name}: cannot make a test store: {e}"));
+    match store {
+        Some(store) => Some(TestBackend {
+            name: kind.name,
+            shared: kind.target != TargetKind::None,
+            url: store.url.clone(),
+            _store: store,
+        }),
+        None => {
+            eprintln!("note: no {name} store on this machine; its cases are skipped");
+            None
         }
-        "jsonl" => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("jsonl:///{}", dir.path().join("sessions.d").display());
-            TestBackend { name, dir: Some(dir), url }
+    }
+}
+
+/// A fresh store of every registered backend this machine can provide.
+pub async fn every_backend() -> Vec<TestBackend> {
+    let mut out = Vec::new();
+    for kind in backends::BACKENDS {
+        out.extend(backend(kind.name).await);
+    }
+    out
+}
+
+/// Runs `case` on a fresh store of every registered backend, one after the
+/// other; a failure names the backend.
+pub async fn on_every_backend<F, Fut>(case_name: &str, case: F)
+where
+    F: Fn(TestBackend) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    for b in every_backend().await {
+        let name = b.name;
+        if let Err(e) = tokio::spawn(case(b)).await {
+            let text = match e.try_into_panic() {
+                Ok(p) => p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default(),
+                Err(e) => e.to_string(),
+            };
+            panic!("{case_name} failed on the {name} backend: {text}");
         }
-        other => panic!("unknown backend {other}"),
     }
 }
 

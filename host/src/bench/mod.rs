@@ -9,10 +9,11 @@ mod native;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nexau_session_storage::{CheckedStore, SchemaRegistry};
+use nexau_session_storage::backends::{self, TestStore};
+use nexau_session_storage::{CheckedStore, DbUrl, SchemaRegistry};
 use serde::Serialize;
 
-use crate::{AgentRef, DbUrl, Engine, Error, Message, Result, Role, SystemClock, WriteOptions, backends};
+use crate::{AgentRef, Engine, Error, Message, Result, Role, SystemClock, WriteOptions};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -25,7 +26,9 @@ pub struct BenchOptions {
     pub history_messages: u32,
     /// Messages already in the session of the deep-append case (0: skip it).
     pub deep_history: u32,
-    /// Backends to run on: `memory`, `sqlite`, `jsonl`.
+    /// Backends to run on, by name; empty: every backend of
+    /// [`BACKENDS`](nexau_session_storage::backends::BACKENDS) this machine
+    /// can provide a store for.
     pub backends: Vec<String>,
 }
 
@@ -36,7 +39,7 @@ impl Default for BenchOptions {
             load_iterations: 30,
             history_messages: 1000,
             deep_history: 100_000,
-            backends: vec!["memory".into(), "sqlite".into(), "jsonl".into()],
+            backends: Vec::new(),
         }
     }
 }
@@ -95,24 +98,24 @@ fn messages_json(n: u32) -> String {
 struct Sides {
     engine: Engine,
     native: CheckedStore,
-    _dir: tempfile::TempDir,
+    /// Keep the stores until the backend's cases are done.
+    _stores: [TestStore; 2],
 }
 
-async fn open(backend: &str) -> Result<Sides> {
-    let dir = tempfile::tempdir().map_err(|e| Error::Storage(format!("temp dir: {e}")))?;
-    let url = |name: &str| match backend {
-        "memory" => Ok("memory://".to_owned()),
-        "sqlite" => Ok(format!("sqlite:///{}", dir.path().join(name).display())),
-        "jsonl" => Ok(format!("jsonl:///{}", dir.path().join(name).display())),
-        other => Err(Error::Invalid(format!("bench runs on memory, sqlite and jsonl, not {other:?}"))),
-    };
-    let engine = Engine::builder(&url("guest.db")?).clock(Arc::new(SystemClock)).build().await?;
+/// A fresh, empty store of `backend`, or `None` where this machine has none.
+async fn test_store(backend: &str) -> Result<Option<TestStore>> {
+    let kind = backends::by_name(backend).ok_or_else(|| Error::Invalid(format!("unknown backend {backend:?}")))?;
+    Ok((kind.test_store)().await?)
+}
+
+async fn open(guest_store: TestStore, native_store: TestStore) -> Result<Sides> {
+    let engine = Engine::builder(&guest_store.url).clock(Arc::new(SystemClock)).build().await?;
     engine.setup_models().await?;
-    let native_backend = backends::open_backend(&DbUrl::parse(&url("native.db")?)?).await?;
+    let native_backend = backends::open(&DbUrl::parse(&native_store.url)?).await?;
     let native = CheckedStore::new(native_backend, SchemaRegistry::new(), crate::engine::DEFAULT_SCOPE);
     let schemas = TABLES.iter().map(|t| engine.table_schema(t)).collect::<Result<Vec<_>>>()?;
     native.setup_models(schemas).await?;
-    Ok(Sides { engine, native, _dir: dir })
+    Ok(Sides { engine, native, _stores: [guest_store, native_store] })
 }
 
 async fn guest_agent(engine: &Engine, session: &str) -> Result<AgentRef> {
@@ -150,8 +153,20 @@ pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Resul
     let mut results = Vec::new();
     let user = Message::from_text(Role::User, TEXT);
     let plain = WriteOptions::default();
-    for backend in &options.backends {
-        let sides = open(backend).await?;
+    let names: Vec<String> = if options.backends.is_empty() {
+        backends::BACKENDS.iter().map(|k| k.name.to_owned()).collect()
+    } else {
+        options.backends.clone()
+    };
+    for backend in &names {
+        let (Some(guest_store), Some(native_store)) = (test_store(backend).await?, test_store(backend).await?) else {
+            if options.backends.is_empty() {
+                progress(&format!("{backend}: skipped (no store configured on this machine)"));
+                continue;
+            }
+            return Err(Error::Invalid(format!("bench: no {backend} store is configured on this machine")));
+        };
+        let sides = open(guest_store, native_store).await?;
         let (engine, native) = (&sides.engine, &sides.native);
 
         progress(&format!("{backend}: history append"));

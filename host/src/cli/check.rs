@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use nexau_session::ids::{check as id, check_opt as id_opt};
+use nexau_session::storage::backends;
 use nexau_session::{DbUrl, Error, Result, Role};
 
 use super::Command;
@@ -18,8 +19,6 @@ use super::target::AgentArgs;
 pub const MAX_LOCK_DURATION: Duration = Duration::from_secs(24 * 3600);
 
 /// Backends `bench --backend` knows.
-const BENCH_BACKENDS: [&str; 3] = ["memory", "sqlite", "jsonl"];
-
 /// Checks `cmd` and `db`, and loads a message given as `--text -` (stdin) or
 /// `--text-file PATH` into its `text`, so the command runs on checked input.
 pub async fn command(db: &str, cmd: &mut Command) -> Result<()> {
@@ -57,8 +56,11 @@ pub async fn command(db: &str, cmd: &mut Command) -> Result<()> {
         }
         Command::Cleanup(a) => id_opt("user_id", a.user.as_deref()),
         Command::Compact => Ok(()),
-        Command::Bench(a) => match a.backends.iter().find(|b| !BENCH_BACKENDS.contains(&b.as_str())) {
-            Some(b) => Err(Error::Invalid(format!("--backend: unknown backend {b:?} (use memory, sqlite or jsonl)"))),
+        Command::Bench(a) => match a.backends.iter().find(|b| backends::by_name(b).is_none()) {
+            Some(b) => {
+                let known: Vec<&str> = backends::BACKENDS.iter().map(|k| k.name).collect();
+                Err(Error::Invalid(format!("--backend: unknown backend {b:?} (this build has {})", known.join(", "))))
+            }
             None => Ok(()),
         },
     }

@@ -28,8 +28,8 @@ pub async fn run(db: &str, args: DemoArgs) -> anyhow::Result<u8> {
     say!("database: {}\n", redact(db))?;
 
     // memory:// lives as long as its engine, so there the runs share one.
-    let shared = match url {
-        DbUrl::Memory => Some(super::open(db).await?),
+    let shared = match url.backend_name() {
+        "memory" => Some(super::open(db).await?),
         _ => None,
     };
     let mut session_id: Option<String> = None;
@@ -62,10 +62,11 @@ pub async fn run(db: &str, args: DemoArgs) -> anyhow::Result<u8> {
         None => 0,
     };
     say!("stored: {stored} messages in session {session} of user {}", args.user)?;
-    match &url {
-        DbUrl::Sqlite(path) => say!("data:   SQLite file {}", absolute(path))?,
-        DbUrl::Memory => say!("data:   process memory (gone when the demo exits)")?,
-        other => say!("data:   {other}")?,
+    match (url.backend_name(), url.path()) {
+        ("sqlite", Some(path)) => say!("data:   SQLite file {}", absolute(path))?,
+        ("memory", _) => say!("data:   process memory (gone when the demo exits)")?,
+        (_, Some(path)) => say!("data:   {} directory {}", url.backend_name(), absolute(path))?,
+        _ => say!("data:   {url}")?,
     }
     let db_flag = if db == "sqlite:///sessions.db" { String::new() } else { format!(" --db '{}'", redact(db)) };
     say!(

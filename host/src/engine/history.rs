@@ -1,5 +1,7 @@
 //! History: writing run actions and loading the conversation.
 
+use nexau_session_storage::StorageError;
+
 use super::{Engine, wit_map};
 use crate::runtime::bindings::exports::nexau::session::history as wit;
 use crate::{AgentRef, Error, Message, Receipt, Result};
@@ -165,7 +167,7 @@ impl Engine {
             .await;
         let page = i.settle(r)?;
         let messages = serde_json::from_str(&page.messages)
-            .map_err(|e| Error::Storage(format!("stored history cannot be decoded: {e}")))?;
+            .map_err(|e| Error::Storage(StorageError::backend_caused("stored history cannot be decoded", e)))?;
         let next = page.next.map(|c| PageCursor { generation: c.generation, position: c.position });
         Ok(HistoryPage { messages, next })
     }

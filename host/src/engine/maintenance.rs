@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::Engine;
-use crate::storage::{Filter, Query, Value};
+use crate::storage::{Filter, Query, StorageError, Value};
 use crate::{Error, Result};
 
 /// A row type of one of the session logic's tables.
@@ -33,11 +33,11 @@ impl RowReader<'_> {
             .iter()
             .position(|c| c == column)
             .and_then(|i| self.values.get(i))
-            .ok_or_else(|| Error::Storage(format!("{}: column {column} is missing", self.table)))
+            .ok_or_else(|| Error::Storage(StorageError::backend(format!("{}: column {column} is missing", self.table))))
     }
 
     fn wrong(&self, column: &str, v: &Value) -> Error {
-        Error::Storage(format!("{}: column {column} holds an unexpected {v:?}", self.table))
+        Error::Storage(StorageError::backend(format!("{}: column {column} holds an unexpected {v:?}", self.table)))
     }
 
     /// A non-null text, JSON or timestamp cell.
@@ -64,9 +64,9 @@ impl RowReader<'_> {
     pub fn json(&self, column: &str) -> Result<Option<serde_json::Value>> {
         match self.opt_text(column)? {
             None => Ok(None),
-            Some(t) => serde_json::from_str(&t)
-                .map(Some)
-                .map_err(|e| Error::Storage(format!("{}: column {column} is not JSON: {e}", self.table))),
+            Some(t) => serde_json::from_str(&t).map(Some).map_err(|e| {
+                Error::Storage(StorageError::backend_caused(format!("{}: column {column} is not JSON", self.table), e))
+            }),
         }
     }
 }
@@ -277,7 +277,7 @@ impl Engine {
         let matching = self.store.find(SessionModel::TABLE, &keys).await?;
         let columns = ["user_id", "session_id", "updated_at"].map(|c| matching.position(c));
         let [Some(user), Some(session), Some(updated)] = columns else {
-            return Err(Error::Storage("sessions rows lack their key columns".into()));
+            return Err(Error::Storage(StorageError::backend("sessions rows lack their key columns")));
         };
         let mut deleted = 0;
         for row in &matching.rows {

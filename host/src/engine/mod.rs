@@ -12,9 +12,12 @@ use std::sync::Arc;
 
 use nexau_session_storage::{Backend, CheckedStore, Compacted, SchemaRegistry, TableSchema};
 
-use crate::runtime::bindings::exports::nexau::session::types::SessionError as WitSessionError;
+use crate::runtime::StorageFailure;
+use crate::runtime::bindings::exports::nexau::session::types::{
+    ErrorKind as WitErrorKind, SessionError as WitSessionError,
+};
 use crate::runtime::{Instance, Limits, Runtime};
-use crate::{Clock, DbUrl, Error, Result, backends, clock_from_env};
+use crate::{Clock, DbUrl, Error, Result, RuntimeError, clock_from_env};
 
 pub use history::{Fence, HistoryAction, HistoryPage, PAGE_BYTES, PageCursor, PageStart, RunStatus, WriteOptions};
 pub use locks::AcquireOutcome;
@@ -77,7 +80,7 @@ impl EngineBuilder {
             Some(c) => c,
             None => clock_from_env()?,
         };
-        let backend = backends::open_backend(&url).await?;
+        let backend = nexau_session_storage::backends::open(&url).await?;
         let runtime = Runtime::new(clock, self.limits)?;
         Ok(Engine::assemble(runtime, backend, SchemaRegistry::default(), self.scope))
     }
@@ -151,8 +154,22 @@ impl Engine {
 
 impl Instance {
     /// The outcome of one exported call: a failure in the runtime explained
-    /// (see [`Instance::explain`]), an error of the session logic mapped.
-    fn settle<T>(&self, outcome: wasmtime::Result<std::result::Result<T, WitSessionError>>) -> Result<T> {
-        outcome.map_err(|e| self.explain(e))?.map_err(wit_map::error)
+    /// (see [`Instance::explain`]), an error of the session logic mapped. A
+    /// call that failed after storage did is reported with storage's error,
+    /// cause and all (the session logic saw only its text), or with the byte
+    /// limit it ran into.
+    fn settle<T>(&mut self, outcome: wasmtime::Result<std::result::Result<T, WitSessionError>>) -> Result<T> {
+        let failure = self.take_storage_failure();
+        match outcome.map_err(|e| self.explain(e))? {
+            Ok(v) => Ok(v),
+            Err(e) => Err(match failure {
+                Some(StorageFailure::BudgetSpent) => Error::Runtime(RuntimeError::new(format!(
+                    "the call moved more than {} bytes through storage (Limits::host_call_bytes)",
+                    self.limits().host_call_bytes
+                ))),
+                Some(StorageFailure::Backend(cause)) if e.kind == WitErrorKind::Backend => Error::Storage(cause),
+                _ => wit_map::error(e),
+            }),
+        }
     }
 }

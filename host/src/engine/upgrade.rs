@@ -57,10 +57,10 @@ fn replay(actions: &RowSet) -> std::result::Result<Replayed, StorageError> {
             match actions.get(i, column).and_then(Value::as_str) {
                 None => Ok(Vec::new()),
                 Some(t) => serde_json::from_str(t).map_err(|e| {
-                    StorageError::Backend(format!(
-                        "action {}: {column} is not a JSON array: {e}",
-                        text(actions, i, "action_id")
-                    ))
+                    StorageError::backend_caused(
+                        format!("action {}: {column} is not a JSON array", text(actions, i, "action_id")),
+                        e,
+                    )
                 }),
             }
         };

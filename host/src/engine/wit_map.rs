@@ -1,6 +1,8 @@
 //! Maps the guest's WIT types to the Rust API's types.
 
 use crate::runtime::bindings::exports::nexau::session::{history, sessions, types};
+use nexau_session_storage::StorageError;
+
 use crate::{AgentInfo, AgentRef, Error, Lease, Receipt, Session};
 
 /// A WIT session error → [`Error`]. (The guest never reports a held lock
@@ -15,7 +17,7 @@ pub(crate) fn error(e: types::SessionError) -> Error {
         K::LockExpired => Error::LockExpired(m),
         K::VersionConflict => Error::VersionConflict { current: e.current_version },
         K::Conflict => Error::Conflict(m),
-        K::Backend => Error::Storage(m),
+        K::Backend => Error::Storage(StorageError::backend(m)),
     }
 }
 
@@ -24,7 +26,8 @@ pub(crate) fn agent_ref(a: &AgentRef) -> types::AgentRef {
 }
 
 fn json(text: &str, what: &str) -> Result<serde_json::Value, Error> {
-    serde_json::from_str(text).map_err(|e| Error::Storage(format!("stored {what} is not JSON: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| Error::Storage(StorageError::backend_caused(format!("stored {what} is not JSON"), e)))
 }
 
 pub(crate) fn session(s: sessions::Session) -> Result<Session, Error> {

@@ -5,13 +5,14 @@
 use wasmtime::Trap;
 
 use super::Limits;
-use crate::Error;
+use crate::{Error, RuntimeError};
 
 /// The error of a call that failed in the runtime; `memory_refused` is true
 /// when the guest was refused memory during the call.
 pub fn explain(e: wasmtime::Error, limits: &Limits, memory_refused: bool) -> Error {
     tracing::debug!("call into the session logic failed: {e:?}");
-    let message = match e.downcast_ref::<Trap>() {
+    let trap = e.downcast_ref::<Trap>().copied();
+    let message = match trap {
         Some(Trap::Interrupt) => format!(
             "the call ran past its deadline of {} (Limits::deadline)",
             humantime::format_duration(limits.deadline)
@@ -20,10 +21,14 @@ pub fn explain(e: wasmtime::Error, limits: &Limits, memory_refused: bool) -> Err
             "the call needed more than the {} MiB of guest memory it may use (Limits::memory_bytes)",
             limits.memory_bytes >> 20
         ),
-        Some(trap) => format!("the session logic trapped: {trap}"),
+        // The trap itself is the error's source.
+        Some(_) => "the session logic trapped".to_owned(),
         None => one_line(&e),
     };
-    Error::Runtime(message)
+    Error::Runtime(match trap {
+        Some(trap) => RuntimeError::caused(message, trap),
+        None => RuntimeError::new(message),
+    })
 }
 
 /// `e` with its causes, on one line.
@@ -47,7 +52,10 @@ mod tests {
         let deadline = explain(wasmtime::Error::from(Trap::Interrupt), &limits, false).to_string();
         assert_eq!(deadline, "runtime: the call ran past its deadline of 1m (Limits::deadline)");
         let other = explain(trap(), &limits, false).to_string();
-        assert!(other.starts_with("runtime: the session logic trapped: ") && !other.contains('\n'), "{other}");
+        assert_eq!(other, "runtime: the session logic trapped");
+        let Error::Runtime(r) = explain(trap(), &limits, false) else { panic!("not a runtime error") };
+        let cause = std::error::Error::source(&r).expect("the trap is the source").to_string();
+        assert!(cause.contains("unreachable"), "{cause}");
         let plain = explain(wasmtime::Error::msg("a\nb").context("c"), &limits, false).to_string();
         assert_eq!(plain, "runtime: c: a b");
     }

@@ -217,15 +217,30 @@ pub fn write_op_from_wit(op: wit::WriteOp) -> Result<st::WriteOp, st::StorageErr
     })
 }
 
-/// Model error → WIT error.
-pub fn error_to_wit(e: st::StorageError) -> wit::StorageError {
+/// Model error → WIT error. A backend failure's text carries its causes,
+/// on one line.
+pub fn error_to_wit(e: &st::StorageError) -> wit::StorageError {
     match e {
-        st::StorageError::TableNotFound(t) => wit::StorageError::TableNotFound(t),
-        st::StorageError::DuplicateKey(m) => wit::StorageError::DuplicateKey(m),
-        st::StorageError::Conflict(i) => wit::StorageError::Conflict(i),
-        st::StorageError::Invalid(m) => wit::StorageError::Invalid(m),
-        st::StorageError::SchemaMismatch(m) | st::StorageError::Backend(m) => wit::StorageError::Backend(m),
+        st::StorageError::TableNotFound(t) => wit::StorageError::TableNotFound(t.clone()),
+        st::StorageError::DuplicateKey(m) => wit::StorageError::DuplicateKey(m.clone()),
+        st::StorageError::Conflict(i) => wit::StorageError::Conflict(*i),
+        st::StorageError::Invalid(m) | st::StorageError::Url(m) => wit::StorageError::Invalid(m.clone()),
+        st::StorageError::SchemaMismatch(_) | st::StorageError::Backend { .. } => {
+            wit::StorageError::Backend(with_causes(e))
+        }
     }
+}
+
+/// `e`'s text followed by its causes', on one line.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -17,6 +17,18 @@ pub struct HostState {
     pub(super) limits: CallLimiter,
     pub(super) store: Arc<CheckedStore>,
     pub(super) budget: CallBudget,
+    /// What went wrong in storage during this call that the guest sees only
+    /// as text: the host reports it whole if the call fails with it.
+    pub(super) storage_failure: Option<StorageFailure>,
+}
+
+/// A storage failure the host keeps for the end of the call.
+#[derive(Debug)]
+pub(crate) enum StorageFailure {
+    /// The backend failed; the error keeps its cause.
+    Backend(nexau_session_storage::StorageError),
+    /// The call moved more bytes through storage than `Limits::host_call_bytes`.
+    BudgetSpent,
 }
 
 impl WasiView for HostState {

@@ -35,6 +35,7 @@ use call_limiter::CallLimiter;
 pub use component_cache::CACHE_ENV;
 pub(crate) use convert::{filter_to_wit, orders_to_wit};
 use host_state::HostState;
+pub(crate) use host_state::StorageFailure;
 use instance_pool::InstanceSlots;
 pub use instance_pool::{DEFAULT_INSTANCE_SLOTS, InstancePoolConfig, MAX_INSTANCE_SLOTS, POOL_ENV};
 pub use limits::Limits;
@@ -72,7 +73,7 @@ fn compiled() -> Result<Arc<Compiled>> {
     });
     compiled.clone().map_err(|why| match why {
         Unavailable::BadPoolSetting(m) => Error::Invalid(m),
-        Unavailable::Compile(m) => Error::Runtime(m),
+        Unavailable::Compile(m) => Error::Runtime(crate::RuntimeError::new(m)),
     })
 }
 
@@ -148,6 +149,7 @@ impl Runtime {
             limits: CallLimiter::new(self.limits.memory_bytes, 4),
             store,
             budget: limits::CallBudget::new(self.limits.host_call_bytes),
+            storage_failure: None,
         };
         let mut store = Store::new(&self.compiled.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -162,6 +164,16 @@ impl Runtime {
 }
 
 impl Instance {
+    /// The limits of this instance's calls.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The storage failure of the last call, if any (and forgets it).
+    pub(crate) fn take_storage_failure(&mut self) -> Option<StorageFailure> {
+        self.store.data_mut().storage_failure.take()
+    }
+
     /// The error of a call on this instance that failed in the runtime: one
     /// line naming the limit it ran into, when it ran into one.
     pub(crate) fn explain(&self, e: wasmtime::Error) -> Error {

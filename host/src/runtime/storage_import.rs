@@ -6,7 +6,7 @@ use nexau_session_storage as st;
 
 use super::bindings::nexau::session::storage::{self as wit, Host};
 use super::convert::*;
-use super::host_state::HostState;
+use super::host_state::{HostState, StorageFailure};
 
 /// Approximate payload size of rows, for the per-call byte budget.
 fn rows_bytes(rows: &st::RowSet) -> usize {
@@ -26,33 +26,44 @@ impl HostState {
         if self.budget.take(rows_bytes(rows)) {
             Ok(())
         } else {
-            Err(wit::StorageError::Invalid("the call moved more bytes through storage than its limit allows".into()))
+            self.storage_failure = Some(StorageFailure::BudgetSpent);
+            Err(wit::StorageError::Backend("the call moved more bytes through storage than its limit allows".into()))
         }
+    }
+
+    /// `e` for the guest; a backend failure is also kept, cause and all, for
+    /// the host to report if the call fails with it.
+    fn refuse(&mut self, e: st::StorageError) -> wit::StorageError {
+        let wit = error_to_wit(&e);
+        if matches!(e, st::StorageError::Backend { .. } | st::StorageError::SchemaMismatch(_)) {
+            self.storage_failure = Some(StorageFailure::Backend(e));
+        }
+        wit
     }
 }
 
 impl Host for HostState {
     async fn setup_models(&mut self, schemas: Vec<wit::TableSchema>) -> Result<(), wit::StorageError> {
         let schemas = schemas.into_iter().map(schema_from_wit).collect();
-        self.store.setup_models(schemas).await.map_err(error_to_wit)
+        self.store.setup_models(schemas).await.map_err(|e| self.refuse(e))
     }
 
     async fn insert(&mut self, table: String, rows: wit::RowSet) -> Result<u64, wit::StorageError> {
         let rows = rows_from_wit(rows);
         self.charge(&rows)?;
-        self.store.insert(&table, rows).await.map_err(error_to_wit)
+        self.store.insert(&table, rows).await.map_err(|e| self.refuse(e))
     }
 
     async fn find(&mut self, table: String, query: wit::Query) -> Result<wit::RowSet, wit::StorageError> {
-        let query = query_from_wit(query).map_err(error_to_wit)?;
-        let rows = self.store.find(&table, &query).await.map_err(error_to_wit)?;
+        let query = query_from_wit(query).map_err(|e| self.refuse(e))?;
+        let rows = self.store.find(&table, &query).await.map_err(|e| self.refuse(e))?;
         self.charge(&rows)?;
         Ok(rows_to_wit(rows))
     }
 
     async fn count(&mut self, table: String, filter: wit::Filter) -> Result<u64, wit::StorageError> {
-        let filter = filter_from_wit(filter).map_err(error_to_wit)?;
-        self.store.count(&table, &filter).await.map_err(error_to_wit)
+        let filter = filter_from_wit(filter).map_err(|e| self.refuse(e))?;
+        self.store.count(&table, &filter).await.map_err(|e| self.refuse(e))
     }
 
     async fn update(
@@ -61,22 +72,23 @@ impl Host for HostState {
         filter: wit::Filter,
         set: Vec<wit::Assignment>,
     ) -> Result<u64, wit::StorageError> {
-        let filter = filter_from_wit(filter).map_err(error_to_wit)?;
-        self.store.update(&table, filter, assignments_from_wit(set)).await.map_err(error_to_wit)
+        let filter = filter_from_wit(filter).map_err(|e| self.refuse(e))?;
+        self.store.update(&table, filter, assignments_from_wit(set)).await.map_err(|e| self.refuse(e))
     }
 
     async fn delete(&mut self, table: String, filter: wit::Filter) -> Result<u64, wit::StorageError> {
-        let filter = filter_from_wit(filter).map_err(error_to_wit)?;
-        self.store.delete(&table, filter).await.map_err(error_to_wit)
+        let filter = filter_from_wit(filter).map_err(|e| self.refuse(e))?;
+        self.store.delete(&table, filter).await.map_err(|e| self.refuse(e))
     }
 
     async fn apply(&mut self, batch: Vec<wit::WriteOp>) -> Result<Vec<u64>, wit::StorageError> {
-        let ops = batch.into_iter().map(write_op_from_wit).collect::<Result<Vec<_>, _>>().map_err(error_to_wit)?;
+        let ops =
+            batch.into_iter().map(write_op_from_wit).collect::<Result<Vec<_>, _>>().map_err(|e| self.refuse(e))?;
         for op in &ops {
             if let st::WriteOp::Insert { rows, .. } = op {
                 self.charge(rows)?;
             }
         }
-        self.store.apply(ops).await.map_err(error_to_wit)
+        self.store.apply(ops).await.map_err(|e| self.refuse(e))
     }
 }

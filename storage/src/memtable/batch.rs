@@ -1,7 +1,7 @@
 //! Write batches on in-memory tables: every op logs what it changed, and a
 //! failed batch is rolled back from that log, so it is all-or-nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::Table;
 use super::filter::position;
@@ -79,6 +79,7 @@ fn expected(op: &WriteOp) -> Option<u64> {
 }
 
 /// Undoes `undo`, newest step first.
+#[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
 pub(crate) fn rollback(tables: &mut Tables, undo: Vec<Undo>) {
     for step in undo.into_iter().rev() {
         match step {
@@ -124,6 +125,7 @@ pub(crate) fn apply_batch(tables: &mut Tables, ops: &[WriteOp]) -> Result<(Vec<u
 }
 
 /// A row change a batch made, as a log stores it.
+#[cfg(feature = "jsonl")]
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Change {
     /// The row (whole, in table column order) now exists with this key.
@@ -135,9 +137,10 @@ pub(crate) enum Change {
 /// The net changes of an applied batch (from its undo log): per table, the
 /// deletes first (keys that went away or changed), then the rows written.
 /// A row written and removed again within the batch leaves nothing.
+#[cfg(feature = "jsonl")]
 pub(crate) fn net_changes(tables: &Tables, undo: &[Undo]) -> Vec<Change> {
     // The state of each touched row before the batch, by (table, id).
-    let mut before: BTreeMap<(&str, u64), Option<&Vec<Value>>> = BTreeMap::new();
+    let mut before: std::collections::BTreeMap<(&str, u64), Option<&Vec<Value>>> = Default::default();
     for step in undo {
         let (key, old) = match step {
             Undo::Inserted { table, id } => ((table.as_str(), *id), None),

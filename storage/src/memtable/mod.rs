@@ -16,7 +16,9 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub(crate) use batch::{Change, Tables, apply_batch, net_changes, rollback};
+#[cfg(feature = "jsonl")]
+pub(crate) use batch::{Change, net_changes, rollback};
+pub(crate) use batch::{Tables, apply_batch};
 use filter::{Compiled, position, sort_cmp};
 use index::OrderedIndex;
 
@@ -61,11 +63,13 @@ impl Table {
     }
 
     /// Number of rows.
+    #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
     pub(crate) fn len(&self) -> usize {
         self.rows.len()
     }
 
     /// Every row, in insertion order.
+    #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
     pub(crate) fn rows(&self) -> impl Iterator<Item = &Vec<Value>> {
         self.rows.values()
     }
@@ -122,18 +126,21 @@ impl Table {
     }
 
     /// The row stored under `id`.
+    #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
     pub(crate) fn get(&self, id: u64) -> Option<&Vec<Value>> {
         self.rows.get(&id)
     }
 
     /// The id of the row whose primary key is the key of `row` (a full row
     /// of this table), if any.
+    #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
     pub(crate) fn find_by_primary_key(&self, row: &[Value]) -> Option<u64> {
         let pk = self.indexes.first().filter(|_| !self.schema.primary_key.is_empty())?;
         pk.holders(pk.key(row)).next()
     }
 
     /// The primary-key column positions.
+    #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
     pub(crate) fn primary_key_positions(&self) -> &[usize] {
         match self.indexes.first() {
             Some(ix) if !self.schema.primary_key.is_empty() => &ix.columns,

@@ -6,11 +6,14 @@ use std::sync::Arc;
 use nexau_session_storage::*;
 use tempfile::TempDir;
 
-/// A backend under test plus whatever keeps it alive (a temp directory).
+/// A backend under test plus whatever keeps it alive (a temp directory, a
+/// test schema).
 pub struct Harness {
     pub backend: Arc<dyn Backend>,
     pub registry: SchemaRegistry,
     pub dir: Option<TempDir>,
+    /// The registry's test store the backend was opened on, if any.
+    pub store: Option<backends::TestStore>,
 }
 
 impl Harness {
@@ -22,21 +25,51 @@ impl Harness {
 
 /// A fresh in-memory backend.
 pub fn memory() -> Harness {
-    Harness { backend: Arc::new(MemoryBackend::new()), registry: SchemaRegistry::new(), dir: None }
+    Harness { backend: Arc::new(MemoryBackend::new()), registry: SchemaRegistry::new(), dir: None, store: None }
+}
+
+/// A fresh store of `kind`, opened, or `None` (with a note) where this
+/// machine has none.
+pub async fn harness(kind: &backends::BackendKind) -> Option<Harness> {
+    let name = kind.name;
+    let store = (kind.test_store)().await.unwrap_or_else(|e| panic!("{name}: cannot make a test store: {e}"));
+    let Some(store) = store else {
+        eprintln!("note: no {name} store on this machine; its cases are skipped");
+        return None;
+    };
+    let url = DbUrl::parse(&store.url).unwrap_or_else(|e| panic!("{name}: test store URL: {e}"));
+    let backend = backends::open(&url).await.unwrap_or_else(|e| panic!("{name}: open: {e}"));
+    Some(Harness { backend, registry: SchemaRegistry::new(), dir: None, store: Some(store) })
+}
+
+/// Runs `case` on a fresh store of every registered backend, one after the
+/// other; a failure names the backend.
+pub async fn on_every_backend<F, Fut>(case_name: &str, case: F)
+where
+    F: Fn(Harness) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    for kind in backends::BACKENDS {
+        let Some(h) = harness(kind).await else { continue };
+        if let Err(e) = tokio::spawn(case(h)).await {
+            let text = match e.try_into_panic() {
+                Ok(p) => p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default(),
+                Err(e) => e.to_string(),
+            };
+            panic!("{case_name} failed on the {} backend: {text}", kind.name);
+        }
+    }
 }
 
 /// A fresh SQLite backend on a file in a new temp directory.
 pub fn sqlite() -> Harness {
     let dir = tempfile::tempdir().expect("temp dir");
     let backend = SqliteBackend::open(dir.path().join("test.db")).expect("open sqlite");
-    Harness { backend: Arc::new(backend), registry: SchemaRegistry::new(), dir: Some(dir) }
-}
-
-/// A fresh JSONL backend on a new temp directory.
-pub fn jsonl() -> Harness {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let backend = JsonlBackend::open(dir.path().join("store"), SyncMode::Always).expect("open jsonl");
-    Harness { backend: Arc::new(backend), registry: SchemaRegistry::new(), dir: Some(dir) }
+    Harness { backend: Arc::new(backend), registry: SchemaRegistry::new(), dir: Some(dir), store: None }
 }
 
 pub fn col(name: &str, ty: ColumnType, nullable: bool) -> Column {

@@ -23,7 +23,7 @@ pub(crate) const AUTO_MIN_RECORDS: u64 = 1000;
 pub(crate) const AUTO_GARBAGE_RATIO: f64 = 0.5;
 
 fn io_err(what: &str, path: &std::path::Path, e: std::io::Error) -> StorageError {
-    StorageError::Backend(format!("jsonl: cannot {what} {}: {e}", path.display()))
+    StorageError::backend_caused(format!("jsonl: cannot {what} {}", path.display()), e)
 }
 
 /// Whether `table`'s file has enough dead records to compact on its own.

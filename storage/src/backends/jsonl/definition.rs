@@ -73,7 +73,7 @@ pub(crate) fn row(schema: &TableSchema, created_at: &str) -> Vec<Value> {
 
 /// The table a `nexau_schema` row records, and when it was created.
 pub(crate) fn decode(row: &[Value]) -> Result<(TableSchema, String), StorageError> {
-    let bad = |why: String| StorageError::Backend(format!("jsonl: {SCHEMA_TABLE}.jsonl: {why}"));
+    let bad = |why: String| StorageError::backend(format!("jsonl: {SCHEMA_TABLE}.jsonl: {why}"));
     let (Some(Value::Text(name)), Some(Value::Timestamp(created)), Some(Value::Json(def))) =
         (row.first(), row.get(1), row.get(2))
     else {

@@ -38,13 +38,13 @@ impl DirLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| StorageError::Backend(format!("jsonl: cannot open {}: {e}", path.display())))?;
+            .map_err(|e| StorageError::backend_caused(format!("jsonl: cannot open {}", path.display()), e))?;
         Ok(DirLock { file })
     }
 
     /// Waits for the lock alone (to write).
     pub(crate) fn exclusive(&self) -> Result<Held<'_>, StorageError> {
-        self.file.lock().map_err(|e| StorageError::Backend(format!("jsonl: cannot take the directory lock: {e}")))?;
+        self.file.lock().map_err(|e| StorageError::backend_caused("jsonl: cannot take the directory lock", e))?;
         Ok(Held(&self.file))
     }
 
@@ -52,7 +52,7 @@ impl DirLock {
     pub(crate) fn shared(&self) -> Result<Held<'_>, StorageError> {
         self.file
             .lock_shared()
-            .map_err(|e| StorageError::Backend(format!("jsonl: cannot take the directory lock: {e}")))?;
+            .map_err(|e| StorageError::backend_caused("jsonl: cannot take the directory lock", e))?;
         Ok(Held(&self.file))
     }
 }

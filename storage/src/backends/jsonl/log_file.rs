@@ -44,7 +44,7 @@ pub(crate) struct LogFile {
 }
 
 fn io_err(path: &Path, what: &str, e: std::io::Error) -> StorageError {
-    StorageError::Backend(format!("jsonl: cannot {what} {}: {e}", path.display()))
+    StorageError::backend_caused(format!("jsonl: cannot {what} {}", path.display()), e)
 }
 
 #[cfg(unix)]
@@ -112,7 +112,7 @@ impl LogFile {
             return Ok(Some(out));
         }
         let size = usize::try_from(len - self.offset)
-            .map_err(|_| StorageError::Backend(format!("jsonl: {} is too large", self.path.display())))?;
+            .map_err(|_| StorageError::backend(format!("jsonl: {} is too large", self.path.display())))?;
         let mut buf = vec![0u8; size];
         read_at(file, &mut buf, self.offset).map_err(|e| io_err(&self.path, "read", e))?;
         let mut start = 0usize;

@@ -31,9 +31,10 @@ use state::State;
 use writer::Durability;
 pub use writer::SyncMode;
 
+use super::{BackendKind, TargetKind, TestStore};
 use crate::memtable::{Table, apply_batch, net_changes};
 use crate::schema_sync::{self, Plan};
-use crate::{Backend, Compacted, Filter, Query, RowSet, StorageError, TableSchema, Timestamp, WriteOp};
+use crate::{Backend, Compacted, DbUrl, Filter, Query, RowSet, StorageError, TableSchema, Timestamp, WriteOp};
 
 /// A backend on a directory of JSONL files (`jsonl:///dir`).
 ///
@@ -126,7 +127,7 @@ impl JsonlBackend {
     pub fn open(dir: impl AsRef<Path>, sync: SyncMode) -> Result<JsonlBackend, StorageError> {
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir)
-            .map_err(|e| StorageError::Backend(format!("jsonl: cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| StorageError::backend_caused(format!("jsonl: cannot create {}", dir.display()), e))?;
         let lock = DirLock::open(&dir)?;
         let mut state = State::new(&dir);
         {
@@ -176,7 +177,7 @@ impl JsonlBackend {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || f(&inner))
             .await
-            .map_err(|e| StorageError::Backend(format!("jsonl: a storage task failed: {e}")))?
+            .map_err(|e| StorageError::backend_caused("jsonl: a storage task failed", e))?
     }
 }
 
@@ -294,7 +295,7 @@ impl Backend for JsonlBackend {
         .await
     }
 
-    async fn apply(&self, _tables: &[&TableSchema], ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
+    async fn apply(&self, ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
@@ -305,4 +306,29 @@ impl Backend for JsonlBackend {
     async fn compact(&self) -> Result<Option<Vec<Compacted>>, StorageError> {
         self.compact_files().await.map(Some)
     }
+}
+
+/// `jsonl:///dir` (relative) or `jsonl:////abs/dir`, with `?sync=always|batch|never`.
+pub(crate) static KIND: BackendKind = BackendKind {
+    name: "jsonl",
+    schemes: &["jsonl"],
+    target: TargetKind::Path,
+    options: &["sync"],
+    open: |url| Box::pin(open_url(url)),
+    test_store: || {
+        Box::pin(async {
+            TestStore::in_temp_dir(|dir| format!("jsonl:///{}", dir.join("sessions.d").display())).map(Some)
+        })
+    },
+};
+
+async fn open_url(url: &DbUrl) -> Result<Arc<dyn Backend>, StorageError> {
+    let dir = url.path().ok_or_else(|| StorageError::Url(format!("{url}: a jsonl URL names a directory")))?.to_owned();
+    let sync = match url.option("sync") {
+        Some(s) => SyncMode::parse(s).map_err(|e| StorageError::Url(format!("{url}: {e}")))?,
+        None => SyncMode::Always,
+    };
+    tokio::task::spawn_blocking(move || Ok(Arc::new(JsonlBackend::open(&dir, sync)?) as Arc<dyn Backend>))
+        .await
+        .map_err(|e| StorageError::backend_caused("jsonl: opening the directory failed unexpectedly", e))?
 }

@@ -57,7 +57,7 @@ pub(crate) struct State {
 }
 
 fn corrupt(path: &Path, line: u64, why: &str) -> StorageError {
-    StorageError::Backend(format!("jsonl: {} line {line}: corrupt record: {why}", path.display()))
+    StorageError::backend(format!("jsonl: {} line {line}: corrupt record: {why}", path.display()))
 }
 
 impl State {

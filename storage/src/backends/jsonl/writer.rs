@@ -32,7 +32,7 @@ impl SyncMode {
             "always" => Ok(SyncMode::Always),
             "batch" => Ok(SyncMode::Batch),
             "never" => Ok(SyncMode::Never),
-            other => Err(StorageError::Invalid(format!("jsonl: sync={other:?}: expected always, batch or never"))),
+            other => Err(StorageError::Invalid(format!("sync={other:?}: expected always, batch or never"))),
         }
     }
 }

@@ -1,10 +1,11 @@
 //! `memory://`: a backend that keeps everything in process memory.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
+use super::{BackendKind, TargetKind, TestStore};
 use crate::memtable::{Table, Tables, apply_batch};
 use crate::schema_sync::{self, Plan};
 use crate::{Backend, Filter, Query, RowSet, StorageError, TableSchema, Timestamp, WriteOp};
@@ -93,8 +94,18 @@ impl Backend for MemoryBackend {
         table(&tables, &schema.name)?.count(filter)
     }
 
-    async fn apply(&self, _tables: &[&TableSchema], ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
+    async fn apply(&self, ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
         let mut tables = self.lock();
         apply_batch(&mut tables, ops).map(|(counts, _undo)| counts)
     }
 }
+
+/// `memory://`: process memory, for tests; gone when the process exits.
+pub(crate) static KIND: BackendKind = BackendKind {
+    name: "memory",
+    schemes: &["memory"],
+    target: TargetKind::None,
+    options: &[],
+    open: |_url| Box::pin(async { Ok(Arc::new(MemoryBackend::new()) as Arc<dyn Backend>) }),
+    test_store: || Box::pin(async { Ok(Some(TestStore::new("memory://"))) }),
+};

@@ -17,10 +17,12 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags, ToSql, TransactionBehavior};
 use tokio::sync::{Semaphore, oneshot};
 
+use super::{BackendKind, TargetKind, TestStore};
 use crate::schema_sync::{self, Plan, StoredColumn, schema_table};
 use crate::sql::{Dialect, Statement, sqlite_type};
 use crate::{
-    Backend, ColumnType, Filter, Query, RowSet, SCHEMA_TABLE, StorageError, TableSchema, Timestamp, Value, WriteOp,
+    Backend, ColumnType, DbUrl, Filter, Query, RowSet, SCHEMA_TABLE, StorageError, TableSchema, Timestamp, Value,
+    WriteOp,
 };
 
 /// How long a connection waits for another process's lock before failing.
@@ -64,32 +66,66 @@ struct Readers {
     permits: Arc<Semaphore>,
 }
 
-fn backend_err(e: impl std::fmt::Display) -> StorageError {
-    StorageError::Backend(format!("sqlite: {e}"))
+/// What the backend was doing when SQLite failed: the context of an error.
+#[derive(Clone, Copy)]
+enum Doing<'a> {
+    /// Reading or writing this table.
+    Table(&'a str),
+    /// A step that concerns no one table (opening, a pragma, a commit).
+    Step(&'static str),
 }
 
-/// Maps a rusqlite error met while working on `table`.
-fn map_err(e: rusqlite::Error, table: &str) -> StorageError {
+impl std::fmt::Display for Doing<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Doing::Table(t) => write!(f, "table `{t}`"),
+            Doing::Step(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Maps a rusqlite error met while `doing`, keeping it as the cause.
+fn map_err(e: rusqlite::Error, doing: Doing<'_>) -> StorageError {
     if let rusqlite::Error::SqliteFailure(f, msg) = &e {
-        let text = msg.clone().unwrap_or_else(|| f.to_string());
         match f.code {
             ErrorCode::ConstraintViolation
                 if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                     || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
             {
-                return StorageError::DuplicateKey(format!("table `{table}`: {text}"));
+                let text = msg.clone().unwrap_or_else(|| f.to_string());
+                return StorageError::DuplicateKey(format!("{doing}: {text}"));
             }
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
-                return StorageError::Backend(format!(
-                    "sqlite: database is locked (still busy after {}s): {text}",
-                    BUSY_TIMEOUT.as_secs()
-                ));
+                return StorageError::backend_caused(
+                    format!("sqlite: {doing}: database is locked (still busy after {}s)", BUSY_TIMEOUT.as_secs()),
+                    e,
+                );
             }
-            _ if text.starts_with("no such table") => return StorageError::TableNotFound(table.to_owned()),
             _ => {}
         }
     }
-    backend_err(e)
+    StorageError::backend_caused(format!("sqlite: {doing}"), e)
+}
+
+/// Maps an error met while preparing or running a statement on `table`. A
+/// table that is not in the database is `TableNotFound`, as the catalogue
+/// says, not as the error text suggests.
+fn table_err(conn: &Connection, table: &str, e: rusqlite::Error) -> StorageError {
+    let missing = matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::Unknown)
+        && !table_exists(conn, table).unwrap_or(true);
+    if missing { StorageError::TableNotFound(table.to_owned()) } else { map_err(e, Doing::Table(table)) }
+}
+
+/// Prepares (from the connection's cache) a statement on `table`.
+fn prepare<'c>(conn: &'c Connection, sql: &str, table: &str) -> Result<rusqlite::CachedStatement<'c>, StorageError> {
+    conn.prepare_cached(sql).map_err(|e| table_err(conn, table, e))
+}
+
+/// Whether the database holds a table called `table`.
+fn table_exists(conn: &Connection, table: &str) -> Result<bool, StorageError> {
+    conn.prepare_cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")
+        .and_then(|mut st| st.exists([table]))
+        .map_err(|e| map_err(e, Doing::Step("reading the catalogue")))
 }
 
 /// Binds a [`Value`] as SQLite stores it.
@@ -115,8 +151,9 @@ fn params(values: &[Value]) -> Vec<Param<'_>> {
 /// Reads a cell back as the column's declared type.
 fn read_value(v: ValueRef<'_>, ty: ColumnType, table: &str, column: &str) -> Result<Value, StorageError> {
     let text = |b: &[u8]| {
-        String::from_utf8(b.to_vec())
-            .map_err(|_| StorageError::Backend(format!("sqlite: `{table}`.`{column}` holds text that is not UTF-8")))
+        String::from_utf8(b.to_vec()).map_err(|e| {
+            StorageError::backend_caused(format!("sqlite: `{table}`.`{column}` holds text that is not UTF-8"), e)
+        })
     };
     Ok(match (ty, v) {
         (_, ValueRef::Null) => Value::Null,
@@ -129,7 +166,7 @@ fn read_value(v: ValueRef<'_>, ty: ColumnType, table: &str, column: &str) -> Res
         (ColumnType::Timestamp, ValueRef::Text(b)) => Value::Timestamp(text(b)?),
         (ColumnType::Bytes, ValueRef::Blob(b)) => Value::Bytes(b.to_vec()),
         (ty, v) => {
-            return Err(StorageError::Backend(format!(
+            return Err(StorageError::backend(format!(
                 "sqlite: `{table}`.`{column}` is declared {ty} but holds a {:?} value",
                 v.data_type()
             )));
@@ -140,13 +177,13 @@ fn read_value(v: ValueRef<'_>, ty: ColumnType, table: &str, column: &str) -> Res
 fn run_select(conn: &Connection, schema: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
     let t = &schema.name;
     let Statement { sql, params: values } = DIALECT.select(schema, query);
-    let mut stmt = conn.prepare_cached(&sql).map_err(|e| map_err(e, t))?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params(&values))).map_err(|e| map_err(e, t))?;
+    let mut stmt = prepare(conn, &sql, t)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params(&values))).map_err(|e| table_err(conn, t, e))?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| map_err(e, t))? {
+    while let Some(row) = rows.next().map_err(|e| table_err(conn, t, e))? {
         let mut values = Vec::with_capacity(schema.columns.len());
         for (i, c) in schema.columns.iter().enumerate() {
-            let v = row.get_ref(i).map_err(|e| map_err(e, t))?;
+            let v = row.get_ref(i).map_err(|e| table_err(conn, t, e))?;
             values.push(read_value(v, c.ty, t, &c.name)?);
         }
         out.push(values);
@@ -156,15 +193,16 @@ fn run_select(conn: &Connection, schema: &TableSchema, query: &Query) -> Result<
 
 fn run_count(conn: &Connection, table: &str, filter: &Filter, lock: bool) -> Result<u64, StorageError> {
     let Statement { sql, params: values } = DIALECT.count(table, filter, lock);
-    let mut stmt = conn.prepare_cached(&sql).map_err(|e| map_err(e, table))?;
-    let n: i64 =
-        stmt.query_row(rusqlite::params_from_iter(params(&values)), |r| r.get(0)).map_err(|e| map_err(e, table))?;
+    let mut stmt = prepare(conn, &sql, table)?;
+    let n: i64 = stmt
+        .query_row(rusqlite::params_from_iter(params(&values)), |r| r.get(0))
+        .map_err(|e| table_err(conn, table, e))?;
     Ok(n as u64)
 }
 
 fn run_statement(conn: &Connection, table: &str, st: &Statement) -> Result<u64, StorageError> {
-    let mut stmt = conn.prepare_cached(&st.sql).map_err(|e| map_err(e, table))?;
-    let n = stmt.execute(rusqlite::params_from_iter(params(&st.params))).map_err(|e| map_err(e, table))?;
+    let mut stmt = prepare(conn, &st.sql, table)?;
+    let n = stmt.execute(rusqlite::params_from_iter(params(&st.params))).map_err(|e| table_err(conn, table, e))?;
     Ok(n as u64)
 }
 
@@ -175,9 +213,9 @@ fn run_op(conn: &Connection, op: &WriteOp) -> Result<u64, StorageError> {
                 return Ok(0);
             }
             let sql = DIALECT.insert(table, &rows.columns);
-            let mut stmt = conn.prepare_cached(&sql).map_err(|e| map_err(e, table))?;
+            let mut stmt = prepare(conn, &sql, table)?;
             for row in &rows.rows {
-                stmt.execute(rusqlite::params_from_iter(params(row))).map_err(|e| map_err(e, table))?;
+                stmt.execute(rusqlite::params_from_iter(params(row))).map_err(|e| table_err(conn, table, e))?;
             }
             Ok(rows.rows.len() as u64)
         }
@@ -199,7 +237,7 @@ fn expected(op: &WriteOp) -> Option<u64> {
 fn run_batch(conn: &mut Connection, ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(|e| map_err(e, ops.first().map_or("", WriteOp::table)))?;
+        .map_err(|e| map_err(e, Doing::Step("beginning a write transaction")))?;
     let mut counts = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         let n = run_op(&tx, op)?; // dropping `tx` on error rolls back
@@ -208,7 +246,7 @@ fn run_batch(conn: &mut Connection, ops: &[WriteOp]) -> Result<Vec<u64>, Storage
         }
         counts.push(n);
     }
-    tx.commit().map_err(|e| map_err(e, ""))?;
+    tx.commit().map_err(|e| map_err(e, Doing::Step("committing a write")))?;
     Ok(counts)
 }
 
@@ -216,79 +254,86 @@ fn run_batch(conn: &mut Connection, ops: &[WriteOp]) -> Result<Vec<u64>, Storage
 fn stored_columns(conn: &Connection, table: &str) -> Result<Option<Vec<StoredColumn>>, StorageError> {
     let mut stmt = conn
         .prepare_cached(r#"SELECT "name", "type", "notnull" FROM pragma_table_info(?1)"#)
-        .map_err(|e| map_err(e, table))?;
+        .map_err(|e| map_err(e, Doing::Table(table)))?;
     let columns = stmt
         .query_map([table], |r| Ok(StoredColumn { name: r.get(0)?, ty: r.get(1)?, not_null: r.get::<_, i64>(2)? != 0 }))
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| map_err(e, table))?;
+        .map_err(|e| map_err(e, Doing::Table(table)))?;
     Ok(if columns.is_empty() { None } else { Some(columns) })
 }
 
 /// The tables this database records having created.
 fn recorded_tables(conn: &Connection) -> Result<HashSet<String>, StorageError> {
     let sql = format!("SELECT {} FROM {}", DIALECT.quote_ident("table_name"), DIALECT.quote_ident(SCHEMA_TABLE));
-    let mut stmt = conn.prepare(&sql).map_err(|e| map_err(e, SCHEMA_TABLE))?;
+    let mut stmt = conn.prepare(&sql).map_err(|e| map_err(e, Doing::Table(SCHEMA_TABLE)))?;
     let names = stmt
         .query_map([], |r| r.get::<_, String>(0))
         .and_then(|rows| rows.collect::<Result<HashSet<_>, _>>())
-        .map_err(|e| map_err(e, SCHEMA_TABLE))?;
+        .map_err(|e| map_err(e, Doing::Table(SCHEMA_TABLE)))?;
     Ok(names)
 }
 
 /// Creates, extends or refuses each table (see `schema_sync`), records the
 /// tables created, and creates missing indexes: all in one transaction.
 fn setup(conn: &mut Connection, schemas: &[TableSchema]) -> Result<(), StorageError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| map_err(e, ""))?;
-    tx.execute_batch(&DIALECT.create_table(&schema_table())).map_err(|e| map_err(e, SCHEMA_TABLE))?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| map_err(e, Doing::Step("beginning setup_models")))?;
+    tx.execute_batch(&DIALECT.create_table(&schema_table())).map_err(|e| map_err(e, Doing::Table(SCHEMA_TABLE)))?;
     let recorded = recorded_tables(&tx)?;
     let record = DIALECT.insert(SCHEMA_TABLE, &["table_name".into(), "created_at".into()]);
     let created_at = Timestamp::now().to_rfc3339_micros();
     for s in schemas {
         let stored = stored_columns(&tx, &s.name)?;
         match schema_sync::plan(s, recorded.contains(&s.name), stored.as_deref(), |ty| sqlite_type(ty).to_owned())? {
-            Plan::Create => tx.execute_batch(&DIALECT.create_table(s)).map_err(|e| map_err(e, &s.name))?,
+            Plan::Create => {
+                tx.execute_batch(&DIALECT.create_table(s)).map_err(|e| map_err(e, Doing::Table(&s.name)))?
+            }
             Plan::AddColumns(columns) => {
                 for c in &columns {
-                    tx.execute_batch(&DIALECT.add_column(&s.name, c)).map_err(|e| map_err(e, &s.name))?;
+                    tx.execute_batch(&DIALECT.add_column(&s.name, c)).map_err(|e| map_err(e, Doing::Table(&s.name)))?;
                 }
             }
         }
         for ix in &s.indexes {
-            tx.execute_batch(&DIALECT.create_index(s, ix)).map_err(|e| map_err(e, &s.name))?;
+            tx.execute_batch(&DIALECT.create_index(s, ix)).map_err(|e| map_err(e, Doing::Table(&s.name)))?;
         }
         if !recorded.contains(&s.name) {
-            tx.execute(&record, [s.name.as_str(), created_at.as_str()]).map_err(|e| map_err(e, SCHEMA_TABLE))?;
+            tx.execute(&record, [s.name.as_str(), created_at.as_str()])
+                .map_err(|e| map_err(e, Doing::Table(SCHEMA_TABLE)))?;
         }
     }
-    tx.commit().map_err(|e| map_err(e, ""))
+    tx.commit().map_err(|e| map_err(e, Doing::Step("committing setup_models")))
 }
 
 fn configure(conn: &Connection) -> Result<(), StorageError> {
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| map_err(e, Doing::Step("setting the busy timeout")))?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
 
 fn open_writer(path: &Path) -> Result<Connection, StorageError> {
     let conn = Connection::open(path)
-        .map_err(|e| StorageError::Backend(format!("sqlite: cannot open {}: {e}", path.display())))?;
+        .map_err(|e| StorageError::backend_caused(format!("sqlite: cannot open {}", path.display()), e))?;
     configure(&conn)?;
-    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(backend_err)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        .map_err(|e| map_err(e, Doing::Step("switching to WAL")))?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(path = %path.display(), mode, "sqlite: WAL mode unavailable; readers may wait for writers");
     }
     // FULL: fsync the WAL on every commit, so every write we acknowledge
     // survives a crash or power loss (NORMAL could lose the last commits).
-    conn.pragma_update(None, "synchronous", "FULL").map_err(backend_err)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(|e| map_err(e, Doing::Step("setting synchronous=FULL")))?;
     Ok(conn)
 }
 
 fn open_reader(path: &Path) -> Result<Connection, StorageError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| StorageError::Backend(format!("sqlite: cannot open {}: {e}", path.display())))?;
+        .map_err(|e| StorageError::backend_caused(format!("sqlite: cannot open {}", path.display()), e))?;
     configure(&conn)?;
-    conn.pragma_update(None, "query_only", true).map_err(backend_err)?;
+    conn.pragma_update(None, "query_only", true).map_err(|e| map_err(e, Doing::Step("making a reader read-only")))?;
     Ok(conn)
 }
 
@@ -305,7 +350,7 @@ fn spawn_writer(mut conn: Connection, label: String) -> Result<mpsc::Sender<Job>
                 }
             }
         })
-        .map_err(|e| StorageError::Backend(format!("sqlite: cannot start the writer thread: {e}")))?;
+        .map_err(|e| StorageError::backend_caused("sqlite: cannot start the writer thread", e))?;
     Ok(tx)
 }
 
@@ -320,7 +365,7 @@ impl SqliteBackend {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.is_dir()
         {
-            return Err(StorageError::Backend(format!(
+            return Err(StorageError::backend(format!(
                 "sqlite: cannot open {}: directory {} does not exist",
                 path.display(),
                 dir.display()
@@ -336,7 +381,8 @@ impl SqliteBackend {
     /// A private in-memory database (one connection; reads share the writer
     /// thread). For tests.
     pub fn open_in_memory() -> Result<Self, StorageError> {
-        let conn = Connection::open_in_memory().map_err(backend_err)?;
+        let conn =
+            Connection::open_in_memory().map_err(|e| map_err(e, Doing::Step("opening an in-memory database")))?;
         configure(&conn)?;
         let writer = spawn_writer(conn, ":memory:".into())?;
         Ok(SqliteBackend { path: None, writer, readers: None })
@@ -358,9 +404,8 @@ impl SqliteBackend {
             .send(Box::new(move |conn: &mut Connection| {
                 let _ = tx.send(f(conn));
             }))
-            .map_err(|_| StorageError::Backend("sqlite: the writer thread has stopped".into()))?;
-        rx.await
-            .map_err(|_| StorageError::Backend("sqlite: the write failed unexpectedly (writer job panicked)".into()))?
+            .map_err(|_| StorageError::backend("sqlite: the writer thread has stopped"))?;
+        rx.await.map_err(|_| StorageError::backend("sqlite: the write failed unexpectedly (writer job panicked)"))?
     }
 
     /// Runs `f` on a reader connection (on a blocking thread), or on the
@@ -378,7 +423,7 @@ impl SqliteBackend {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| StorageError::Backend("sqlite: reader pool closed".into()))?;
+            .map_err(|_| StorageError::backend("sqlite: reader pool closed"))?;
         let readers = readers.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -392,7 +437,7 @@ impl SqliteBackend {
             out
         })
         .await
-        .map_err(|e| StorageError::Backend(format!("sqlite: read task failed: {e}")))?
+        .map_err(|e| StorageError::backend_caused("sqlite: read task failed", e))?
     }
 }
 
@@ -417,11 +462,39 @@ impl Backend for SqliteBackend {
         self.on_reader(move |conn| run_count(conn, &name, &filter, false)).await
     }
 
-    async fn apply(&self, _tables: &[&TableSchema], ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
+    async fn apply(&self, ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
         let ops = ops.to_vec();
         self.on_writer(move |conn| run_batch(conn, &ops)).await
     }
+}
+
+/// `sqlite:///relative.db`, `sqlite:////absolute.db`, `sqlite+aiosqlite:///…`:
+/// one file, created with its missing parent directories.
+pub(crate) static KIND: BackendKind = BackendKind {
+    name: "sqlite",
+    schemes: &["sqlite"],
+    target: TargetKind::Path,
+    options: &[],
+    open: |url| Box::pin(open_url(url)),
+    test_store: || {
+        Box::pin(async {
+            TestStore::in_temp_dir(|dir| format!("sqlite:///{}", dir.join("sessions.db").display())).map(Some)
+        })
+    },
+};
+
+async fn open_url(url: &DbUrl) -> Result<Arc<dyn Backend>, StorageError> {
+    let path = url.path().ok_or_else(|| StorageError::Url(format!("{url}: a sqlite URL names a file")))?.to_owned();
+    tokio::task::spawn_blocking(move || {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StorageError::backend_caused(format!("sqlite: cannot create {}", parent.display()), e))?;
+        }
+        Ok(Arc::new(SqliteBackend::open(&path)?) as Arc<dyn Backend>)
+    })
+    .await
+    .map_err(|e| StorageError::backend_caused("sqlite: opening the database failed unexpectedly", e))?
 }
