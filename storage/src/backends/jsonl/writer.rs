@@ -26,13 +26,14 @@ pub enum SyncMode {
 }
 
 impl SyncMode {
-    /// Parses `always`, `batch` or `never`.
+    /// Parses `always`, `batch` or `never` (the value of `?sync=`); anything
+    /// else is a [`StorageError::Url`].
     pub fn parse(s: &str) -> Result<SyncMode, StorageError> {
         match s {
             "always" => Ok(SyncMode::Always),
             "batch" => Ok(SyncMode::Batch),
             "never" => Ok(SyncMode::Never),
-            other => Err(StorageError::Invalid(format!("sync={other:?}: expected always, batch or never"))),
+            other => Err(StorageError::Url(format!("sync={other:?}: expected always, batch or never"))),
         }
     }
 }
