@@ -13,57 +13,66 @@ use std::ops::Bound;
 
 use crate::{CmpOp, ColumnType, TableSchema, Value};
 
-/// A value as an index orders it: NULL first, then by value (text, JSON and
-/// timestamps byte-wise), like [`sort_cmp`](super::filter::sort_cmp) within
-/// one column type. `Top` is never stored: it bounds ranges from above.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum IxKey {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(OrdF64),
-    Str(String),
-    Bytes(Vec<u8>),
-    Top,
-}
+/// Index keys are byte strings that compare (byte-wise) in the order of
+/// their values: one contiguous buffer per key, so a lookup compares plain
+/// bytes rather than chasing a pointer per key part. Each part is a tag and
+/// its value: NULL first, then by value (text, JSON and timestamps
+/// byte-wise), like [`sort_cmp`](super::filter::sort_cmp) within one column
+/// type. Text and bytes are escaped (`00` → `00 FF`) and end with `00 01`,
+/// so no part is a prefix of a different one. [`TOP`] is never stored: it
+/// bounds ranges from above.
+pub(crate) type Key = Vec<u8>;
 
-/// A float with a total order in which `-0.0 == 0.0`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct OrdF64(f64);
+const NULL: u8 = 0x01;
+const BOOL: u8 = 0x02;
+const INT: u8 = 0x03;
+const FLOAT: u8 = 0x04;
+const STR: u8 = 0x05;
+const BYTES: u8 = 0x06;
+/// Greater than every stored part.
+const TOP: u8 = 0xFF;
 
-impl OrdF64 {
-    fn normalized(self) -> f64 {
-        if self.0 == 0.0 { 0.0 } else { self.0 }
-    }
-}
-impl PartialEq for OrdF64 {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for OrdF64 {}
-impl PartialOrd for OrdF64 {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for OrdF64 {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.normalized().total_cmp(&other.normalized())
-    }
-}
-
-impl IxKey {
-    pub(crate) fn of(v: &Value) -> IxKey {
-        match v {
-            Value::Null => IxKey::Null,
-            Value::Bool(b) => IxKey::Bool(*b),
-            Value::Int(i) => IxKey::Int(*i),
-            Value::Float(f) => IxKey::Float(OrdF64(*f)),
-            Value::Text(s) | Value::Json(s) | Value::Timestamp(s) => IxKey::Str(s.clone()),
-            Value::Bytes(b) => IxKey::Bytes(b.clone()),
+fn push_escaped(out: &mut Key, bytes: &[u8]) {
+    for &b in bytes {
+        out.push(b);
+        if b == 0 {
+            out.push(0xFF);
         }
     }
+    out.extend_from_slice(&[0x00, 0x01]);
+}
+
+/// Appends the encoding of `v` to `out`.
+pub(crate) fn push_part(out: &mut Key, v: &Value) {
+    match v {
+        Value::Null => out.push(NULL),
+        Value::Bool(b) => out.extend_from_slice(&[BOOL, u8::from(*b)]),
+        Value::Int(i) => {
+            out.push(INT);
+            out.extend_from_slice(&((*i as u64) ^ (1 << 63)).to_be_bytes());
+        }
+        Value::Float(f) => {
+            let f = if *f == 0.0 { 0.0 } else { *f };
+            let bits = f.to_bits();
+            let ordered = if bits >> 63 == 1 { !bits } else { bits | (1 << 63) };
+            out.push(FLOAT);
+            out.extend_from_slice(&ordered.to_be_bytes());
+        }
+        Value::Text(s) | Value::Json(s) | Value::Timestamp(s) => {
+            out.push(STR);
+            push_escaped(out, s.as_bytes());
+        }
+        Value::Bytes(b) => {
+            out.push(BYTES);
+            push_escaped(out, b);
+        }
+    }
+}
+
+fn part(v: &Value) -> Key {
+    let mut k = Key::new();
+    push_part(&mut k, v);
+    k
 }
 
 /// Whether `v` is of the kind a column of type `ty` stores, so that index
@@ -91,7 +100,7 @@ pub(crate) struct OrderedIndex {
     pub(crate) columns: Vec<usize>,
     /// Whether two rows may not share a key without NULL parts.
     pub(crate) unique: bool,
-    entries: BTreeSet<(Vec<IxKey>, u64)>,
+    entries: BTreeSet<(Key, u64)>,
 }
 
 impl OrderedIndex {
@@ -99,8 +108,12 @@ impl OrderedIndex {
         OrderedIndex { name: name.to_owned(), columns, unique, entries: BTreeSet::new() }
     }
 
-    pub(crate) fn key(&self, row: &[Value]) -> Vec<IxKey> {
-        self.columns.iter().map(|&i| IxKey::of(&row[i])).collect()
+    pub(crate) fn key(&self, row: &[Value]) -> Key {
+        let mut k = Key::with_capacity(16 * self.columns.len());
+        for &i in &self.columns {
+            push_part(&mut k, &row[i]);
+        }
+        k
     }
 
     pub(crate) fn insert(&mut self, id: u64, row: &[Value]) {
@@ -112,7 +125,7 @@ impl OrderedIndex {
     }
 
     /// The rows whose key is exactly `key`.
-    pub(crate) fn holders(&self, key: Vec<IxKey>) -> impl Iterator<Item = u64> + '_ {
+    pub(crate) fn holders(&self, key: Key) -> impl Iterator<Item = u64> + '_ {
         let top = (key.clone(), u64::MAX);
         self.entries.range((key, 0)..=top).map(|(_, id)| *id)
     }
@@ -128,17 +141,21 @@ impl OrderedIndex {
 /// A range of one index: the leading columns fixed, the next one maybe bounded.
 #[derive(Debug, Clone)]
 pub(crate) struct Range {
-    prefix: Vec<IxKey>,
-    lower: Bound<IxKey>,
-    upper: Bound<IxKey>,
+    /// The encoded leading parts.
+    prefix: Key,
+    /// Bounds on the next part, each encoded alone.
+    lower: Bound<Key>,
+    upper: Bound<Key>,
 }
 
-type Entry = (Vec<IxKey>, u64);
+type Entry = (Key, u64);
 
 impl Range {
-    fn with(&self, more: &[IxKey]) -> Vec<IxKey> {
+    fn with(&self, more: &[&[u8]]) -> Key {
         let mut k = self.prefix.clone();
-        k.extend_from_slice(more);
+        for m in more {
+            k.extend_from_slice(m);
+        }
         k
     }
 
@@ -146,13 +163,13 @@ impl Range {
     fn bounds(&self) -> Option<(Bound<Entry>, Bound<Entry>)> {
         let lo = match &self.lower {
             Bound::Unbounded => Bound::Included((self.prefix.clone(), 0)),
-            Bound::Included(v) => Bound::Included((self.with(std::slice::from_ref(v)), 0)),
-            Bound::Excluded(v) => Bound::Excluded((self.with(&[v.clone(), IxKey::Top]), u64::MAX)),
+            Bound::Included(v) => Bound::Included((self.with(&[v]), 0)),
+            Bound::Excluded(v) => Bound::Excluded((self.with(&[v, &[TOP]]), u64::MAX)),
         };
         let hi = match &self.upper {
-            Bound::Unbounded => Bound::Included((self.with(&[IxKey::Top]), u64::MAX)),
-            Bound::Included(v) => Bound::Included((self.with(&[v.clone(), IxKey::Top]), u64::MAX)),
-            Bound::Excluded(v) => Bound::Excluded((self.with(std::slice::from_ref(v)), 0)),
+            Bound::Unbounded => Bound::Included((self.with(&[&[TOP]]), u64::MAX)),
+            Bound::Included(v) => Bound::Included((self.with(&[v, &[TOP]]), u64::MAX)),
+            Bound::Excluded(v) => Bound::Excluded((self.with(&[v]), 0)),
         };
         let (Bound::Included(a) | Bound::Excluded(a)) = &lo else { return None };
         let (Bound::Included(b) | Bound::Excluded(b)) = &hi else { return None };
@@ -192,28 +209,31 @@ pub(crate) fn choose(
     };
     let mut best: Option<((usize, bool, bool, bool), Plan)> = None;
     for (n, ix) in indexes.iter().enumerate() {
-        let mut prefix = Vec::new();
+        let (mut prefix, mut fixed) = (Key::new(), 0);
         for &col in &ix.columns {
             match usable(col, CmpOp::Eq) {
-                Some(v) => prefix.push(IxKey::of(v)),
+                Some(v) => {
+                    push_part(&mut prefix, v);
+                    fixed += 1;
+                }
                 None => break,
             }
         }
         let (mut lower, mut upper) = (Bound::Unbounded, Bound::Unbounded);
-        if let Some(&next) = ix.columns.get(prefix.len()) {
+        if let Some(&next) = ix.columns.get(fixed) {
             if let Some(v) = usable(next, CmpOp::Ge) {
-                lower = Bound::Included(IxKey::of(v));
+                lower = Bound::Included(part(v));
             } else if let Some(v) = usable(next, CmpOp::Gt) {
-                lower = Bound::Excluded(IxKey::of(v));
+                lower = Bound::Excluded(part(v));
             }
             if let Some(v) = usable(next, CmpOp::Le) {
-                upper = Bound::Included(IxKey::of(v));
+                upper = Bound::Included(part(v));
             } else if let Some(v) = usable(next, CmpOp::Lt) {
-                upper = Bound::Excluded(IxKey::of(v));
+                upper = Bound::Excluded(part(v));
             }
         }
         let bounded = !matches!((&lower, &upper), (Bound::Unbounded, Bound::Unbounded));
-        let rest = &ix.columns[prefix.len()..];
+        let rest = &ix.columns[fixed..];
         let ordered = match order.first() {
             Some(&(_, descending))
                 if order.len() == rest.len()
@@ -223,10 +243,10 @@ pub(crate) fn choose(
             }
             _ => None,
         };
-        if prefix.is_empty() && !bounded {
+        if fixed == 0 && !bounded {
             continue;
         }
-        let score = (prefix.len(), bounded, ordered.is_some(), ix.unique);
+        let score = (fixed, bounded, ordered.is_some(), ix.unique);
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
             best = Some((score, Plan { index: n, range: Range { prefix, lower, upper }, ordered }));
         }

@@ -107,3 +107,30 @@ proptest! {
         prop_assert_eq!(t.count(&q.filter).unwrap() as usize, scan(&t, &Query::filter(q.filter.clone())).len());
     }
 }
+
+fn key_part() -> impl Strategy<Value = (Value, Value, Value)> {
+    let text = prop_oneof![1 => Just(Value::Null), 4 => "[a\u{0}b\u{ff}é]{0,3}".prop_map(Value::from)];
+    let int = prop_oneof![1 => Just(Value::Null), 4 => any::<i64>().prop_map(Value::Int)];
+    let float = prop_oneof![
+        1 => Just(Value::Null),
+        4 => prop_oneof![any::<f64>().prop_filter("not NaN", |f| !f.is_nan()), Just(0.0), Just(-0.0)].prop_map(Value::Float)
+    ];
+    (text, int, float)
+}
+
+fn encode(parts: &(Value, Value, Value)) -> Vec<u8> {
+    let mut k = Vec::new();
+    for v in [&parts.0, &parts.1, &parts.2] {
+        super::index::push_part(&mut k, v);
+    }
+    k
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #[test]
+    fn encoded_keys_order_like_the_values(a in key_part(), b in key_part()) {
+        let by_value = sort_cmp(&a.0, &b.0).then(sort_cmp(&a.1, &b.1)).then(sort_cmp(&a.2, &b.2));
+        prop_assert_eq!(encode(&a).cmp(&encode(&b)), by_value, "{:?} vs {:?}", a, b);
+    }
+}
