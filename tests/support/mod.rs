@@ -107,5 +107,10 @@ pub fn texts(messages: &[Message]) -> Vec<String> {
 
 /// The CLI binary built with these tests.
 pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_nexau-session"))
+    // Set by cargo only for the tests of the package that builds the binary
+    // (`cli/`); the library's tests never call this.
+    match option_env!("CARGO_BIN_EXE_nexau-session") {
+        Some(path) => PathBuf::from(path),
+        None => panic!("only the tests of nexau-session-cli run the binary"),
+    }
 }
