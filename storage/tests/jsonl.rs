@@ -288,3 +288,38 @@ async fn table_names_that_are_not_identifiers_never_become_paths() {
     assert!(matches!(r, Err(StorageError::Invalid(_))), "{r:?}");
     assert!(!tmp.path().join("escape.jsonl").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_table_file_is_refused_not_recreated_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    {
+        let s = store_on(&open(&dir)).await;
+        s.insert("items", items_rows(&[(1, Some("a"), None)])).await.unwrap();
+    }
+    std::fs::remove_file(file(&dir, "items")).unwrap();
+    let backend = open(&dir);
+    let r = CheckedStore::new(backend.clone(), SchemaRegistry::new(), "t1").setup_models(vec![items()]).await;
+    assert!(matches!(&r, Err(StorageError::SchemaMismatch(m)) if m.contains("missing now")), "{r:?}");
+    assert!(!file(&dir, "items").exists(), "not recreated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urls_open_through_the_registry_with_their_sync_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    for sync in ["always", "batch", "never"] {
+        let url = format!("jsonl:///{}?sync={sync}", tmp.path().join(sync).display());
+        let backend = backends::open(&DbUrl::parse(&url).unwrap()).await.unwrap();
+        assert_eq!(backend.name(), "jsonl");
+        let s = CheckedStore::new(backend, SchemaRegistry::new(), "t1");
+        s.setup_models(vec![items()]).await.unwrap();
+        s.insert("items", items_rows(&[(1, Some(sync), None)])).await.unwrap();
+        drop(s);
+        let again = store_on(&open(&tmp.path().join(sync))).await;
+        assert_eq!(find_ids(&again, "items", Filter::All).await, vec![1], "{sync}");
+    }
+    let bad = format!("jsonl:///{}?sync=sometimes", tmp.path().join("bad").display());
+    let r = backends::open(&DbUrl::parse(&bad).unwrap()).await;
+    assert!(matches!(&r, Err(StorageError::Url(m)) if m.contains("sometimes")), "{:?}", r.err());
+    assert!(!tmp.path().join("bad").exists());
+}
