@@ -17,9 +17,11 @@ pub enum SyncMode {
     /// (the default): an acknowledged write survives a power loss.
     #[default]
     Always,
-    /// Flush at most every 100 ms (and when the backend is dropped): an
-    /// acknowledged write survives the process crashing, but a power loss
-    /// may lose the last 100 ms of writes.
+    /// Group flushes: a write flushes every file written since the last
+    /// flush once that flush is 100 ms old; compaction and dropping the
+    /// backend flush too. An acknowledged write survives the process
+    /// crashing (it is in the OS's cache), but a power loss may lose the
+    /// writes since the last flush.
     Batch,
     /// Never flush; leave it to the operating system (tests, scratch data).
     Never,
