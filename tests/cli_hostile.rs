@@ -192,6 +192,8 @@ fn rows(dir: &Path) -> Vec<Row> {
         ),
         with_db("sqlite:///other.db?cache=shared", 2, &["sessions", "create", "--user", "u1"]),
         with_db("memory://?x=1", 2, &["sessions", "list"]),
+        with_db("jsonl:///store.d?sync=sometimes", 2, &["sessions", "create", "--user", "u1"]),
+        with_db("jsonl:///store.d?mode=ro", 2, &["sessions", "list"]),
         with_db("postgresql+asyncpg://app:s3cret@db:5432/x", 2, &["sessions", "list"]),
         with_db(
             "mysql://root:s3cret@h/t",

@@ -12,7 +12,7 @@ pub(crate) mod wit_map;
 
 use std::sync::Arc;
 
-use nexau_session_storage::{Backend, CheckedStore, SchemaRegistry, TableSchema};
+use nexau_session_storage::{Backend, CheckedStore, Compacted, SchemaRegistry, TableSchema};
 
 use crate::runtime::StorageFailure;
 use crate::runtime::bindings::exports::nexau::session::types::{
@@ -135,6 +135,13 @@ impl Engine {
             tracing::info!(upgraded, "gave agents written by nexau-session 0.1 their per-message history rows");
         }
         Ok(())
+    }
+
+    /// Rewrites the backend's files without their dead records, when it keeps
+    /// any (JSONL): what it did per table; `None` when the backend has
+    /// nothing to compact (SQLite, memory).
+    pub async fn compact(&self) -> Result<Option<Vec<Compacted>>> {
+        Ok(self.backend.compact().await?)
     }
 
     /// The declared schema of one of the session logic's tables (after

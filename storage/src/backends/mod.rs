@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use crate::{Backend, DbUrl, StorageError};
 
+#[cfg(feature = "jsonl")]
+pub mod jsonl;
 pub mod memory;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -31,6 +33,8 @@ pub static BACKENDS: &[&BackendKind] = &[
     &memory::KIND,
     #[cfg(feature = "sqlite")]
     &sqlite::KIND,
+    #[cfg(feature = "jsonl")]
+    &jsonl::KIND,
 ];
 
 /// What a backend's URL names after `scheme://`.
