@@ -16,6 +16,7 @@ use crate::{Error, Result};
 
 impl Engine {
     /// Rows of `R`'s table matching `query`.
+    #[tracing::instrument(level = "debug", skip_all, fields(table = R::TABLE))]
     pub async fn find<R: Record>(&self, query: &Query) -> Result<Vec<R>> {
         let rows = self.store.find(R::TABLE, query).await?;
         rows.rows
@@ -37,6 +38,7 @@ impl Engine {
     }
 
     /// How many rows of `R`'s table match `filter`.
+    #[tracing::instrument(level = "debug", skip_all, fields(table = R::TABLE))]
     pub async fn count<R: Record>(&self, filter: Filter) -> Result<u64> {
         Ok(self.store.count(R::TABLE, &filter).await?)
     }
@@ -47,6 +49,7 @@ impl Engine {
     /// to match: a session written to meanwhile (an append, say) is kept with
     /// what was written. Agents go with their history and lock; lock rows go
     /// alone; history rows cannot be deleted on their own (`Invalid`).
+    #[tracing::instrument(level = "debug", skip_all, fields(table = R::TABLE))]
     pub async fn delete<R: Record>(&self, filter: Filter) -> Result<u64> {
         match R::DELETE {
             DeleteRule::SessionWithEverything => self.delete_sessions(filter).await,

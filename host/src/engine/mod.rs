@@ -126,6 +126,7 @@ impl Engine {
     /// gives agents written by nexau-session 0.1 the per-message history rows
     /// this version reads (once per agent). Call it once per process before
     /// anything else.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn setup_models(&self) -> Result<()> {
         let mut i = self.instance().await?;
         let r = i.logic.nexau_session_sessions().call_setup_models(&mut i.store).await;
@@ -140,6 +141,7 @@ impl Engine {
     /// Rewrites the backend's files without their dead records, when it keeps
     /// any (JSONL): what it did per table; `None` when the backend has
     /// nothing to compact (SQLite, memory).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn compact(&self) -> Result<Option<Vec<Compacted>>> {
         Ok(self.backend.compact().await?)
     }
