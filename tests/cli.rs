@@ -136,10 +136,23 @@ fn hold(mut c: Command, args: &[&str]) -> (Child, u64) {
     }
 }
 
+/// `url` (relative to `dir`, as the binary sees it) made absolute, for an engine in this process.
+fn absolute(url: &str, dir: &Path) -> String {
+    url.replacen(":///", &format!(":///{}/", dir.display()), 1)
+}
+
 #[test]
 fn a_held_lock_makes_others_exit_3() {
+    held_lock_makes_others_exit_3("sqlite:///held.db");
+}
+
+#[test]
+fn a_held_lock_makes_others_exit_3_on_jsonl() {
+    held_lock_makes_others_exit_3("jsonl:///held.d");
+}
+
+fn held_lock_makes_others_exit_3(url: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let url = "sqlite:///held.db";
     let target = ["--user", "u1", "--session", "s1"];
     let (mut holder, token) = hold(cli(dir.path(), url), &target);
     assert_eq!(token, 1);
@@ -162,8 +175,16 @@ fn a_held_lock_makes_others_exit_3() {
 
 #[test]
 fn a_killed_holder_loses_the_lock_after_the_ttl_and_its_late_write_is_refused() {
+    killed_holder_loses_the_lock_after_the_ttl("sqlite:///killed.db");
+}
+
+#[test]
+fn a_killed_holder_loses_the_lock_after_the_ttl_and_its_late_write_is_refused_on_jsonl() {
+    killed_holder_loses_the_lock_after_the_ttl("jsonl:///killed.d");
+}
+
+fn killed_holder_loses_the_lock_after_the_ttl(url: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let url = "sqlite:///killed.db";
     let t0 = "2026-06-01T12:00:00Z";
     let target = ["--user", "u1", "--session", "s1", "--ttl", "30s"];
     let mut c = cli(dir.path(), url);
@@ -191,7 +212,7 @@ fn a_killed_holder_loses_the_lock_after_the_ttl_and_its_late_write_is_refused() 
     // The dead holder's late write, fenced with its old token, is refused.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let db = format!("sqlite:///{}", dir.path().join("killed.db").display());
+        let db = absolute(url, dir.path());
         let engine = Engine::builder(&db)
             .clock(Arc::new(nexau_session::ManualClock::at_rfc3339("2026-06-01T12:00:32Z").unwrap()))
             .build()
@@ -211,8 +232,16 @@ fn a_killed_holder_loses_the_lock_after_the_ttl_and_its_late_write_is_refused() 
 
 #[test]
 fn four_processes_never_share_the_lock() {
+    four_processes_take_turns("sqlite:///procs.db");
+}
+
+#[test]
+fn four_processes_never_share_the_lock_on_jsonl() {
+    four_processes_take_turns("jsonl:///procs.d");
+}
+
+fn four_processes_take_turns(url: &'static str) {
     let dir = tempfile::tempdir().unwrap();
-    let url = "sqlite:///procs.db";
     ok(run(cli(dir.path(), url), &["sessions", "create", "--user", "u1", "--session", "s1"]));
     let clock = Arc::new(AtomicU64::new(0));
     let (procs, rounds) = (4, 50);
@@ -364,8 +393,16 @@ fn a_signal_stops_a_waiting_command_with_128_plus_the_signal() {
 
 #[test]
 fn a_lost_lock_exits_4_at_once_while_stdin_stays_open() {
+    lost_lock_exits_4_at_once("sqlite:///lost.db");
+}
+
+#[test]
+fn a_lost_lock_exits_4_at_once_while_stdin_stays_open_on_jsonl() {
+    lost_lock_exits_4_at_once("jsonl:///lost.d");
+}
+
+fn lost_lock_exits_4_at_once(url: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let url = "sqlite:///lost.db";
     let target = ["--user", "u1", "--session", "s1", "--ttl", "3s", "--heartbeat", "500ms"];
     let at = |now: &str| {
         let mut c = cli(dir.path(), url);

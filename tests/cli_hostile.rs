@@ -192,6 +192,8 @@ fn rows(dir: &Path) -> Vec<Row> {
         ),
         with_db("sqlite:///other.db?cache=shared", 2, &["sessions", "create", "--user", "u1"]),
         with_db("memory://?x=1", 2, &["sessions", "list"]),
+        with_db("jsonl:///store.d?sync=sometimes", 2, &["sessions", "create", "--user", "u1"]),
+        with_db("jsonl:///store.d?mode=ro", 2, &["sessions", "list"]),
         // A server that does not answer is a storage failure (exit 1), an
         // option the backend does not take is bad input (exit 2).
         with_db("postgresql+asyncpg://app:s3cret@127.0.0.1:1/x", 1, &["sessions", "list"]),

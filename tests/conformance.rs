@@ -45,6 +45,7 @@ for_every_backend!(
     cases::table_not_found_before_setup,
     cases::bad_ids_are_refused_and_nothing_is_written,
     cases::maintenance_find_count_delete,
+    cases::deletes_leave_no_orphans,
     cases::delete_if_unchanged_spares_a_session_written_since,
     cases::deleting_stale_sessions_never_loses_an_acknowledged_append,
     cases::history_survives_across_agent_instances,

@@ -3,21 +3,11 @@
 use crate::bindings::nexau::session::storage::{Column, ColumnType, Index, TableSchema};
 use crate::prelude::*;
 
-/// `sessions`: one row per (user, session).
-pub const SESSIONS: &str = "sessions";
-/// `agents`: one row per agent of a session, with its next sequence number.
-pub const AGENTS: &str = "agents";
-/// `agent_locks`: one lease row per (user, session, agent).
-pub const AGENT_LOCKS: &str = "agent_locks";
-/// `agent_run_actions`: the history log.
-pub const ACTIONS: &str = "agent_run_actions";
-/// `agent_messages`: every message an `append` or `replace` wrote, one row
-/// each, with its place in the live conversation (see `history::timeline`).
-pub const MESSAGES: &str = "agent_messages";
+pub use nexau_session_tables::{ACTIONS, AGENT_LOCKS, AGENTS, MESSAGE_COLUMNS, MESSAGES, SESSIONS};
 
 /// Every table this component declares.
 #[cfg(test)]
-pub const TABLES: [&str; 5] = [SESSIONS, AGENTS, AGENT_LOCKS, ACTIONS, MESSAGES];
+pub const TABLES: [&str; 5] = nexau_session_tables::ALL;
 
 use ColumnType::{Boolean as B, Integer as I, Json as J, Text as T, Timestamp as TS};
 

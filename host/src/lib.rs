@@ -42,8 +42,8 @@ pub use chat_model::{ChatModel, OfflineModel};
 pub use clock::{Clock, ManualClock, NOW_ENV, SystemClock, clock_from_env};
 pub use db_url::DbUrl;
 pub use engine::{
-    AcquireOutcome, AgentLockModel, AgentModel, AgentRunActionModel, DEFAULT_SCOPE, Engine, EngineBuilder, Fence,
-    HistoryAction, HistoryPage, PAGE_BYTES, PageCursor, PageStart, Record, RowReader, RunStatus, SessionModel,
+    AcquireOutcome, AgentLockModel, AgentModel, AgentRunActionModel, DEFAULT_SCOPE, DeleteRule, Engine, EngineBuilder,
+    Fence, HistoryAction, HistoryPage, PAGE_BYTES, PageCursor, PageStart, Record, RowReader, RunStatus, SessionModel,
     WriteOptions,
 };
 pub use error::{Error, LockHolder, Result, RuntimeError};

@@ -35,4 +35,27 @@ pub trait Backend: Send + Sync + 'static {
     /// count (rows matched, for `Check`). Every op's table was set up through
     /// `setup_models`.
     async fn apply(&self, ops: &[WriteOp]) -> Result<Vec<u64>, StorageError>;
+
+    /// Rewrites the stored files without their dead records (rows replaced
+    /// or deleted since), for backends that keep them (JSONL); `Ok(None)`
+    /// for a backend that has nothing to compact (SQL databases reuse the
+    /// space of deleted rows themselves).
+    async fn compact(&self) -> Result<Option<Vec<Compacted>>, StorageError> {
+        Ok(None)
+    }
+}
+
+/// What compacting one table did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compacted {
+    /// The table.
+    pub table: String,
+    /// Records in its file before.
+    pub records_before: u64,
+    /// Records after (its live rows, plus a header line).
+    pub records_after: u64,
+    /// Bytes before.
+    pub bytes_before: u64,
+    /// Bytes after.
+    pub bytes_after: u64,
 }

@@ -15,6 +15,8 @@
 //! | `checked.rs` | [`CheckedStore`]: validated, scoped access for one tenant |
 //! | `backends/mod.rs` | the backend registry: [`backends::BACKENDS`], one entry per backend |
 //! | `backends/memory.rs` | [`MemoryBackend`] (`memory://`) |
+//! | `backends/jsonl/` | [`JsonlBackend`] (`jsonl://`): one append-only JSONL file per table |
+//! | `memtable/` | in-memory tables with ordered indexes (the reference semantics), shared by memory and JSONL |
 //! | `sql.rs` | [`sql::Dialect`]: filters and writes compiled to SQL + parameters |
 //! | `backends/sqlite.rs` | `SqliteBackend` (`sqlite://`) |
 //! | `backends/postgres.rs` | PostgreSQL (`postgresql://`, `postgres://`, `postgresql+asyncpg://`) |
@@ -30,6 +32,7 @@ mod backend;
 pub mod backends;
 mod checked;
 mod error;
+mod memtable;
 mod model;
 mod registry;
 mod schema_sync;
@@ -38,7 +41,9 @@ mod timestamp;
 mod url;
 pub mod validate;
 
-pub use backend::Backend;
+pub use backend::{Backend, Compacted};
+#[cfg(feature = "jsonl")]
+pub use backends::jsonl::{JsonlBackend, SyncMode};
 pub use backends::memory::MemoryBackend;
 #[cfg(feature = "sqlite")]
 pub use backends::sqlite::SqliteBackend;

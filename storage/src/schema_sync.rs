@@ -25,6 +25,7 @@ use crate::{Column, ColumnType, StorageError, TableSchema};
 pub const SCHEMA_TABLE: &str = "nexau_schema";
 
 /// The schema of [`SCHEMA_TABLE`].
+#[cfg_attr(not(any(feature = "sqlite", feature = "jsonl")), allow(dead_code))]
 pub(crate) fn schema_table() -> TableSchema {
     TableSchema {
         name: SCHEMA_TABLE.to_owned(),

@@ -5,8 +5,8 @@ use std::time::Duration;
 use nexau_session::Clock;
 use nexau_session::storage::{Filter, Value};
 use nexau_session::{
-    Agent, AgentRunActionModel, ContentBlock, Engine, Error, HistoryAction, Message, OfflineModel, Role,
-    SessionManager, SessionModel, SessionQuery, SessionUpdate, WriteOptions, parse_filter,
+    AcquireOutcome, Agent, AgentLockModel, AgentModel, AgentRunActionModel, ContentBlock, Engine, Error, HistoryAction,
+    Message, OfflineModel, Role, SessionManager, SessionModel, SessionQuery, SessionUpdate, WriteOptions, parse_filter,
 };
 
 use crate::support::{self, TestBackend, assistant, root_agent, texts, user};
@@ -290,6 +290,36 @@ pub async fn maintenance_find_count_delete(b: &TestBackend) {
     assert_eq!(e.delete::<SessionModel>(by_user).await.unwrap(), 1);
     assert_eq!(e.count::<AgentRunActionModel>(Filter::eq("session_id", "old")).await.unwrap(), 0);
     assert_eq!(e.count::<SessionModel>(Filter::All).await.unwrap(), 1);
+}
+
+/// What a delete takes with it depends on the table: an agent goes with its
+/// history and lock (nothing of it is left behind), lock rows go alone, and
+/// history rows cannot be deleted on their own.
+pub async fn deletes_leave_no_orphans(b: &TestBackend) {
+    let e = support::engine(b).await;
+    let main = root_agent(&e, "alice", "s1").await;
+    let helper = e.ensure_agent("alice", "s1", Some("helper"), "helper").await.unwrap().agent_ref();
+    for a in [&main, &helper] {
+        e.append(a, &[user("hello")], &WriteOptions::default()).await.unwrap();
+        let lease = e.try_acquire_lock(a, "1:00000001", None, Duration::from_secs(30)).await.unwrap();
+        assert!(matches!(lease, AcquireOutcome::Acquired(_)));
+    }
+    let of_helper = || Filter::eq("agent_id", helper.agent_id.as_str());
+
+    let refused = e.delete::<AgentRunActionModel>(of_helper()).await.unwrap_err();
+    assert!(matches!(&refused, Error::Invalid(m) if m.contains("replace")), "{refused:?}");
+    assert_eq!(e.count::<AgentRunActionModel>(of_helper()).await.unwrap(), 1, "nothing was deleted");
+
+    assert_eq!(e.delete::<AgentModel>(of_helper()).await.unwrap(), 1);
+    assert_eq!(e.count::<AgentModel>(of_helper()).await.unwrap(), 0);
+    assert_eq!(e.count::<AgentRunActionModel>(of_helper()).await.unwrap(), 0);
+    assert_eq!(e.count::<AgentLockModel>(of_helper()).await.unwrap(), 0);
+    assert!(e.load(&helper, None).await.is_err(), "the agent's history is gone with it");
+    assert_eq!(texts(&e.load(&main, None).await.unwrap()), ["hello"], "the other agent is untouched");
+
+    assert_eq!(e.delete::<AgentLockModel>(Filter::All).await.unwrap(), 1);
+    let again = e.try_acquire_lock(&main, "1:00000002", None, Duration::from_secs(30)).await.unwrap();
+    assert!(matches!(again, AcquireOutcome::Acquired(_)), "a deleted lease frees the lock");
 }
 
 pub async fn history_survives_across_agent_instances(b: &TestBackend) {

@@ -23,7 +23,10 @@ pub struct BenchArgs {
     /// Messages in the session the load case reads.
     #[arg(long, default_value_t = BenchOptions::default().history_messages)]
     history_messages: u32,
-    /// Backends to run on (repeatable): memory, sqlite.
+    /// Messages already in the session of the deep-append case (0 skips it).
+    #[arg(long, default_value_t = BenchOptions::default().deep_history)]
+    deep_history: u32,
+    /// Backends to run on (repeatable): memory, sqlite, jsonl.
     #[arg(long = "backend")]
     pub(super) backends: Vec<String>,
     /// One JSON document on stdout.
@@ -36,6 +39,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
         iterations: args.iterations.max(1),
         load_iterations: args.load_iterations.max(1),
         history_messages: args.history_messages,
+        deep_history: args.deep_history,
         ..BenchOptions::default()
     };
     if !args.backends.is_empty() {

@@ -4,6 +4,7 @@ mod bench;
 mod chat;
 mod check;
 mod cleanup;
+mod compact;
 mod demo;
 mod exit;
 mod history;
@@ -30,7 +31,7 @@ use signals::Shutdown;
 #[derive(Parser)]
 #[command(name = "nexau-session", version, about)]
 pub struct Cli {
-    /// Database URL: sqlite:///FILE (relative), sqlite:////ABS/FILE, sqlite+aiosqlite:///…, memory://
+    /// Database URL: sqlite:///FILE (relative), sqlite:////ABS/FILE, sqlite+aiosqlite:///…, jsonl:///DIR, memory://
     #[arg(long, global = true, env = "NEXAU_SESSION_DB", default_value = "sqlite:///sessions.db")]
     db: String,
 
@@ -55,6 +56,8 @@ enum Command {
     Locks(locks::LocksCommand),
     /// Delete sessions (with their agents, history and locks) not updated for a while.
     Cleanup(cleanup::CleanupArgs),
+    /// Rewrite a JSONL store's files without their dead records (elsewhere: says there is nothing to do).
+    Compact,
     /// The performance harness: each operation through the component and through a native baseline.
     Bench(bench::BenchArgs),
 }
@@ -69,6 +72,7 @@ impl Command {
             Command::History(c) => matches!(c, history::HistoryCommand::Append { .. }),
             Command::Locks(c) => matches!(c, locks::LocksCommand::Hold { .. }),
             Command::Cleanup(a) => !a.dry_run,
+            Command::Compact => true,
             Command::Bench(_) => false,
             Command::Demo(_) | Command::Chat(_) => true,
         }
@@ -180,6 +184,7 @@ async fn dispatch(cli: Cli, shutdown: &Shutdown) -> anyhow::Result<u8> {
         Command::History(cmd) => history::run(open(&cli.db).await?, cmd).await,
         Command::Locks(cmd) => locks::run(open(&cli.db).await?, cmd, shutdown).await,
         Command::Cleanup(args) => cleanup::run(open(&cli.db).await?, args).await,
+        Command::Compact => compact::run(open(&cli.db).await?, &cli.db).await,
         Command::Bench(args) => bench::run(args).await,
     }
 }

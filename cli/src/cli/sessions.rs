@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use nexau_session::storage::Order;
-use nexau_session::{Engine, Error, SessionQuery, parse_filters};
+use nexau_session::{Engine, Error, Record, SessionModel, SessionQuery, parse_filters};
 use serde::Serialize;
 
 use super::exit;
@@ -70,7 +70,7 @@ pub async fn run(engine: Engine, cmd: SessionsCommand) -> anyhow::Result<u8> {
             say!("{}", s.session_id)?;
         }
         SessionsCommand::List { user, filter, order_by, limit, offset, json } => {
-            let table = engine.table_schema("sessions")?;
+            let table = engine.table_schema(SessionModel::TABLE)?;
             let query = SessionQuery {
                 user_id: user,
                 filter: parse_filters(&filter, &table)?,

@@ -10,7 +10,7 @@ use crate::error::{MAX_ATTEMPTS, Res, SessionError, from_storage, invalid, too_m
 use crate::ids;
 use crate::json::Json;
 use crate::prelude::*;
-use crate::schema::{ACTIONS, AGENT_LOCKS, AGENTS, MESSAGES, SESSIONS};
+use crate::schema::{ACTIONS, AGENT_LOCKS, AGENTS, MESSAGE_COLUMNS, MESSAGES, SESSIONS};
 use crate::sessions::session_not_found;
 use crate::store::{
     self, CheckOp, CompareOp, InsertOp, Row, RowSet, StorageError, UpdateOp, Value as Cell, WriteOp, agent_key, first,
@@ -19,21 +19,6 @@ use crate::store::{
 
 use super::prepare::{Prepared, fingerprint, prepare};
 use super::timeline::{Head, message_id, role, tool_calls};
-
-/// The columns of an `agent_messages` row, in the order [`message_rows`] fills them.
-pub const MESSAGE_COLUMNS: [&str; 11] = [
-    "user_id",
-    "session_id",
-    "agent_id",
-    "action_seq",
-    "epoch",
-    "pos",
-    "live",
-    "message_id",
-    "role",
-    "tool_calls",
-    "message",
-];
 
 /// One agent's key, borrowed.
 #[derive(Clone, Copy)]

@@ -24,6 +24,8 @@ pub struct BenchOptions {
     pub load_iterations: u32,
     /// Messages in the session the load case reads.
     pub history_messages: u32,
+    /// Messages already in the session of the deep-append case (0: skip it).
+    pub deep_history: u32,
     /// Backends to run on, by name; empty: every backend of
     /// [`BACKENDS`](nexau_session_storage::backends::BACKENDS) this machine
     /// can provide a store for.
@@ -32,7 +34,13 @@ pub struct BenchOptions {
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        BenchOptions { iterations: 300, load_iterations: 30, history_messages: 1000, backends: Vec::new() }
+        BenchOptions {
+            iterations: 300,
+            load_iterations: 30,
+            history_messages: 1000,
+            deep_history: 100_000,
+            backends: Vec::new(),
+        }
     }
 }
 
@@ -41,7 +49,8 @@ impl Default for BenchOptions {
 pub struct BenchResult {
     /// `memory` or `sqlite`.
     pub backend: String,
-    /// `history_append`, `history_load_1000`, `lock_acquire_release`.
+    /// `history_append`, `history_append_at_100000` (to a session already
+    /// holding that many messages), `history_load_1000`, `lock_acquire_release`.
     pub case: String,
     /// Timed repetitions.
     pub iterations: u32,
@@ -53,7 +62,6 @@ pub struct BenchResult {
     pub ratio: f64,
 }
 
-const TABLES: [&str; 5] = ["sessions", "agents", "agent_locks", "agent_run_actions", "agent_messages"];
 const TEXT: &str = "A benchmark message of ordinary length: what the user asked, more or less in these words.";
 
 fn message_json() -> String {
@@ -66,6 +74,23 @@ fn message_json() -> String {
         "created_at": now.to_string(),
     }])
     .to_string()
+}
+
+/// Messages per append while seeding a deep session.
+const SEED_CHUNK: u32 = 1000;
+
+/// `n` messages as one JSON array, each with its own id.
+fn messages_json(n: u32) -> String {
+    let one: serde_json::Value = serde_json::from_str(&message_json()).unwrap_or_default();
+    let template = one.get(0).cloned().unwrap_or_default();
+    let all: Vec<serde_json::Value> = (0..n)
+        .map(|_| {
+            let mut m = template.clone();
+            m["id"] = serde_json::Value::String(format!("msg_{}", ulid::Ulid::new()));
+            m
+        })
+        .collect();
+    serde_json::Value::Array(all).to_string()
 }
 
 /// Both sides of one backend: the engine (guest) and a native store on a twin backend.
@@ -87,7 +112,7 @@ async fn open(guest_store: TestStore, native_store: TestStore) -> Result<Sides> 
     engine.setup_models().await?;
     let native_backend = backends::open(&DbUrl::parse(&native_store.url)?).await?;
     let native = CheckedStore::new(native_backend, SchemaRegistry::new(), crate::engine::DEFAULT_SCOPE);
-    let schemas = TABLES.iter().map(|t| engine.table_schema(t)).collect::<Result<Vec<_>>>()?;
+    let schemas = nexau_session_tables::ALL.iter().map(|t| engine.table_schema(t)).collect::<Result<Vec<_>>>()?;
     native.setup_models(schemas).await?;
     Ok(Sides { engine, native, _stores: [guest_store, native_store] })
 }
@@ -147,11 +172,49 @@ pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Resul
         let agent = guest_agent(engine, "append").await?;
         native::seed(native, "bench", "append", "main").await?;
         let n = options.iterations;
-        let guest =
-            mean(n, || async { engine.append(&agent, std::slice::from_ref(&user), &plain).await.map(drop) }).await?;
-        let base =
-            mean(n, || async { Ok(native::append(native, "bench", "append", "main", &message_json()).await?) }).await?;
-        results.push(result(backend, "history_append", n, guest, base));
+        let deep = options.deep_history;
+        if deep > 0 {
+            progress(&format!("{backend}: seeding a {deep}-message session"));
+            let deep_agent = guest_agent(engine, "deep").await?;
+            native::seed(native, "bench", "deep", "main").await?;
+            let mut left = deep;
+            while left > 0 {
+                let k = left.min(SEED_CHUNK);
+                let chunk = vec![user.clone(); k as usize];
+                engine.append(&deep_agent, &chunk, &plain).await?;
+                native::append(native, "bench", "deep", "main", &messages_json(k)).await?;
+                left -= k;
+            }
+            // Appends to the small session and to the deep one take turns, so
+            // both meet the same machine (other load, the disk's flush times).
+            progress(&format!("{backend}: history append, beside one after {deep} messages"));
+            let mut times = [Duration::ZERO; 4];
+            for _ in 0..n {
+                let start = Instant::now();
+                engine.append(&agent, std::slice::from_ref(&user), &plain).await?;
+                times[0] += start.elapsed();
+                let start = Instant::now();
+                engine.append(&deep_agent, std::slice::from_ref(&user), &plain).await?;
+                times[1] += start.elapsed();
+                let start = Instant::now();
+                native::append(native, "bench", "append", "main", &message_json()).await?;
+                times[2] += start.elapsed();
+                let start = Instant::now();
+                native::append(native, "bench", "deep", "main", &message_json()).await?;
+                times[3] += start.elapsed();
+            }
+            let n_div = n.max(1);
+            results.push(result(backend, "history_append", n, times[0] / n_div, times[2] / n_div));
+            results.push(result(backend, &format!("history_append_at_{deep}"), n, times[1] / n_div, times[3] / n_div));
+        } else {
+            let guest =
+                mean(n, || async { engine.append(&agent, std::slice::from_ref(&user), &plain).await.map(drop) })
+                    .await?;
+            let base =
+                mean(n, || async { Ok(native::append(native, "bench", "append", "main", &message_json()).await?) })
+                    .await?;
+            results.push(result(backend, "history_append", n, guest, base));
+        }
 
         let h = options.history_messages;
         progress(&format!("{backend}: seeding a {h}-message session"));

@@ -4,6 +4,7 @@
 //! as a sandboxed component.
 
 use nexau_session_storage::{CheckedStore, Filter, Order, Query, RowSet, StorageError, Value, WriteOp};
+use nexau_session_tables as tables;
 
 fn agent_key(u: &str, s: &str, a: &str) -> Vec<Filter> {
     vec![Filter::eq("user_id", u), Filter::eq("session_id", s), Filter::eq("agent_id", a)]
@@ -37,7 +38,7 @@ pub async fn seed(store: &CheckedStore, u: &str, s: &str, a: &str) -> Result<(),
             Value::Int(1),
         ]],
     };
-    store.insert("sessions", session).await?;
+    store.insert(tables::SESSIONS, session).await?;
     let agent = RowSet {
         columns: [
             "user_id",
@@ -66,7 +67,7 @@ pub async fn seed(store: &CheckedStore, u: &str, s: &str, a: &str) -> Result<(),
             Value::Int(0),
         ]],
     };
-    store.insert("agents", agent).await?;
+    store.insert(tables::AGENTS, agent).await?;
     Ok(())
 }
 
@@ -75,7 +76,7 @@ pub async fn seed(store: &CheckedStore, u: &str, s: &str, a: &str) -> Result<(),
 /// repeat one stored before), then one batch (advance the counters, touch the
 /// session, insert the message rows and the action).
 pub async fn append(store: &CheckedStore, u: &str, s: &str, a: &str, messages_json: &str) -> Result<(), StorageError> {
-    let found = store.find("agents", &Query::filter(Filter::And(agent_key(u, s, a)))).await?;
+    let found = store.find(tables::AGENTS, &Query::filter(Filter::And(agent_key(u, s, a)))).await?;
     let seq = found.get(0, "next_seq").and_then(Value::as_i64).unwrap_or(1);
     let live = found.get(0, "live_count").and_then(Value::as_i64).unwrap_or(0);
     let epoch = found.get(0, "epoch").and_then(Value::as_i64).unwrap_or(0);
@@ -88,7 +89,7 @@ pub async fn append(store: &CheckedStore, u: &str, s: &str, a: &str, messages_js
             [Filter::eq("epoch", epoch), Filter::eq("live", true), Filter::eq("message_id", id)],
         );
         store
-            .find("agent_messages", &Query { filter: same, order_by: Vec::new(), limit: Some(1), offset: None })
+            .find(tables::MESSAGES, &Query { filter: same, order_by: Vec::new(), limit: Some(1), offset: None })
             .await?;
     }
     let (ns, ts) = now();
@@ -120,7 +121,7 @@ pub async fn append(store: &CheckedStore, u: &str, s: &str, a: &str, messages_js
     store
         .apply(vec![
             WriteOp::Update {
-                table: "agents".into(),
+                table: tables::AGENTS.into(),
                 filter: with(agent_key(u, s, a), [Filter::eq("next_seq", seq)]),
                 set: vec![
                     ("next_seq".into(), Value::Int(seq + 1)),
@@ -130,14 +131,14 @@ pub async fn append(store: &CheckedStore, u: &str, s: &str, a: &str, messages_js
                 expect: Some(1),
             },
             WriteOp::Update {
-                table: "sessions".into(),
+                table: tables::SESSIONS.into(),
                 filter: Filter::and([Filter::eq("user_id", u), Filter::eq("session_id", s)]),
                 set: vec![("updated_at".into(), ts)],
                 expect: Some(1),
             },
-            WriteOp::Insert { table: "agent_messages".into(), rows: message_rows },
+            WriteOp::Insert { table: tables::MESSAGES.into(), rows: message_rows },
             WriteOp::Insert {
-                table: "agent_run_actions".into(),
+                table: tables::ACTIONS.into(),
                 rows: RowSet { columns: action_columns.map(String::from).to_vec(), rows: vec![action] },
             },
         ])
@@ -148,7 +149,7 @@ pub async fn append(store: &CheckedStore, u: &str, s: &str, a: &str, messages_js
 /// Loads the conversation: the agent's counters, then its live message rows
 /// in position order, joined into one JSON array as stored.
 pub async fn load(store: &CheckedStore, u: &str, s: &str, a: &str) -> Result<String, StorageError> {
-    let found = store.find("agents", &Query::filter(Filter::And(agent_key(u, s, a)))).await?;
+    let found = store.find(tables::AGENTS, &Query::filter(Filter::And(agent_key(u, s, a)))).await?;
     let epoch = found.get(0, "epoch").and_then(Value::as_i64).unwrap_or(0);
     let live = Query {
         filter: with(agent_key(u, s, a), [Filter::eq("epoch", epoch), Filter::eq("live", true)]),
@@ -156,7 +157,7 @@ pub async fn load(store: &CheckedStore, u: &str, s: &str, a: &str) -> Result<Str
         limit: None,
         offset: None,
     };
-    let rows = store.find("agent_messages", &live).await?;
+    let rows = store.find(tables::MESSAGES, &live).await?;
     let mut json = String::from("[");
     for i in 0..rows.len() {
         if i > 0 {
@@ -171,7 +172,7 @@ pub async fn load(store: &CheckedStore, u: &str, s: &str, a: &str) -> Result<Str
 /// One lock acquisition (read the row, compare-and-set it) and its release.
 pub async fn lock_cycle(store: &CheckedStore, u: &str, s: &str, a: &str, holder: &str) -> Result<(), StorageError> {
     let key = || Filter::And(agent_key(u, s, a));
-    let row = store.find("agent_locks", &Query::filter(key())).await?;
+    let row = store.find(tables::AGENT_LOCKS, &Query::filter(key())).await?;
     let (ns, _) = now();
     let expires = ns + 30_000_000_000;
     let token = match row.get(0, "token").and_then(Value::as_i64) {
@@ -181,7 +182,7 @@ pub async fn lock_cycle(store: &CheckedStore, u: &str, s: &str, a: &str, holder:
             let values =
                 vec![u.into(), s.into(), a.into(), holder.into(), Value::Int(1), Value::Int(ns), Value::Int(expires)];
             store
-                .insert("agent_locks", RowSet { columns: columns.map(String::from).to_vec(), rows: vec![values] })
+                .insert(tables::AGENT_LOCKS, RowSet { columns: columns.map(String::from).to_vec(), rows: vec![values] })
                 .await?;
             1
         }
@@ -193,7 +194,7 @@ pub async fn lock_cycle(store: &CheckedStore, u: &str, s: &str, a: &str, holder:
                 ("expires_at_ns".into(), Value::Int(expires)),
             ];
             let cas = with(agent_key(u, s, a), [Filter::eq("token", old), Filter::is_null("holder_id")]);
-            if store.update("agent_locks", cas, set).await? != 1 {
+            if store.update(tables::AGENT_LOCKS, cas, set).await? != 1 {
                 return Err(StorageError::Conflict(0));
             }
             old + 1
@@ -201,7 +202,7 @@ pub async fn lock_cycle(store: &CheckedStore, u: &str, s: &str, a: &str, holder:
     };
     let mine = with(agent_key(u, s, a), [Filter::eq("holder_id", holder), Filter::eq("token", token)]);
     let release = vec![("holder_id".into(), Value::Null), ("expires_at_ns".into(), Value::Int(0))];
-    if store.update("agent_locks", mine, release).await? != 1 {
+    if store.update(tables::AGENT_LOCKS, mine, release).await? != 1 {
         return Err(StorageError::Conflict(0));
     }
     Ok(())

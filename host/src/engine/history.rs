@@ -51,6 +51,20 @@ pub enum HistoryAction {
     RunEnd(RunStatus),
 }
 
+impl HistoryAction {
+    /// The action's type as the log stores it: `append`, `replace`, `undo`,
+    /// `run_start` or `run_end`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HistoryAction::Append(_) => "append",
+            HistoryAction::Replace(_) => "replace",
+            HistoryAction::Undo { .. } => "undo",
+            HistoryAction::RunStart { .. } => "run_start",
+            HistoryAction::RunEnd(_) => "run_end",
+        }
+    }
+}
+
 /// Options of a history write.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteOptions {
@@ -101,6 +115,7 @@ pub struct HistoryPage {
 
 impl Engine {
     /// Records one action in the agent's history. The session and agent must exist.
+    #[tracing::instrument(level = "debug", skip_all, fields(agent = %agent, action = action.kind()))]
     pub async fn write(&self, agent: &AgentRef, action: &HistoryAction, options: &WriteOptions) -> Result<Receipt> {
         let action = match action {
             HistoryAction::Append(m) => wit::Action::Append(messages_json(m)?),
@@ -134,11 +149,13 @@ impl Engine {
     }
 
     /// Appends messages to the agent's history.
+    #[tracing::instrument(level = "debug", skip_all, fields(agent = %agent, messages = messages.len()))]
     pub async fn append(&self, agent: &AgentRef, messages: &[Message], options: &WriteOptions) -> Result<Receipt> {
         self.write(agent, &HistoryAction::Append(messages.to_vec()), options).await
     }
 
     /// The agent's history as one JSON array, oldest first (`last`: only the newest N).
+    #[tracing::instrument(level = "debug", skip_all, fields(agent = %agent, last = ?last))]
     pub async fn load_json(&self, agent: &AgentRef, last: Option<u32>) -> Result<String> {
         let mut i = self.instance().await?;
         let r = i
@@ -151,6 +168,7 @@ impl Engine {
 
     /// One page of the agent's history, oldest first, of about `max_bytes`
     /// of JSON (at least one message); see [`Engine::load`].
+    #[tracing::instrument(level = "debug", skip_all, fields(agent = %agent, max_bytes))]
     pub async fn load_page(&self, agent: &AgentRef, start: PageStart, max_bytes: u32) -> Result<HistoryPage> {
         let start = match start {
             PageStart::Beginning => wit::PageStart::Beginning,

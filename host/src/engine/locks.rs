@@ -26,6 +26,7 @@ fn ttl_ms(ttl: Duration) -> Result<u64> {
 
 impl Engine {
     /// One compare-and-set attempt to take the agent's lock.
+    #[tracing::instrument(level = "debug", skip_all, fields(agent = %agent, holder = holder_id))]
     pub async fn try_acquire_lock(
         &self,
         agent: &AgentRef,
@@ -52,6 +53,7 @@ impl Engine {
     }
 
     /// Extends the caller's unexpired lease; [`Error::LockExpired`] when it expired or moved on.
+    #[tracing::instrument(level = "debug", skip_all, fields(agent = %agent, holder = holder_id, token))]
     pub async fn renew_lock(&self, agent: &AgentRef, holder_id: &str, token: u64, ttl: Duration) -> Result<Lease> {
         let ttl = ttl_ms(ttl)?;
         let mut i = self.instance().await?;
@@ -64,6 +66,7 @@ impl Engine {
     }
 
     /// Releases the caller's own lease; [`Error::LockExpired`] when it is no longer theirs.
+    #[tracing::instrument(level = "debug", skip_all, fields(agent = %agent, holder = holder_id, token))]
     pub async fn release_lock(&self, agent: &AgentRef, holder_id: &str, token: u64) -> Result<()> {
         let mut i = self.instance().await?;
         let r = i
@@ -75,6 +78,7 @@ impl Engine {
     }
 
     /// The lock row of one agent, if it was ever locked.
+    #[tracing::instrument(level = "debug", skip_all, fields(agent = %agent))]
     pub async fn show_lock(&self, agent: &AgentRef) -> Result<Option<Lease>> {
         let mut i = self.instance().await?;
         let r = i.logic.nexau_session_locks().call_show(&mut i.store, &wit_map::agent_ref(agent)).await;
@@ -82,6 +86,7 @@ impl Engine {
     }
 
     /// Every lock row of a session, by agent id.
+    #[tracing::instrument(level = "debug", skip_all, fields(user = user_id, session = session_id))]
     pub async fn list_locks(&self, user_id: &str, session_id: &str) -> Result<Vec<(String, Lease)>> {
         let mut i = self.instance().await?;
         let r = i.logic.nexau_session_locks().call_list_session_locks(&mut i.store, user_id, session_id).await;

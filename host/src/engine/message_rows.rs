@@ -4,22 +4,8 @@
 //! writes the same rows in the component.
 
 use nexau_session_storage::{RowSet, Value};
+use nexau_session_tables::MESSAGE_COLUMNS;
 use serde_json::Value as Json;
-
-/// The columns of [`live_message_rows`], in its order.
-const COLUMNS: [&str; 11] = [
-    "user_id",
-    "session_id",
-    "agent_id",
-    "action_seq",
-    "epoch",
-    "pos",
-    "live",
-    "message_id",
-    "role",
-    "tool_calls",
-    "message",
-];
 
 /// The `tool_calls` cell of a message: an assistant message's `created_at`
 /// and `tool_use` ids, any other message's answered ids (`Null`: none).
@@ -72,5 +58,5 @@ pub(crate) fn live_message_rows(
             ]
         })
         .collect();
-    RowSet { columns: COLUMNS.map(String::from).to_vec(), rows }
+    RowSet { columns: MESSAGE_COLUMNS.map(String::from).to_vec(), rows }
 }

@@ -4,13 +4,15 @@ mod history;
 mod locks;
 mod maintenance;
 pub(crate) mod message_rows;
+mod models;
+mod records;
 mod sessions;
 mod upgrade;
 pub(crate) mod wit_map;
 
 use std::sync::Arc;
 
-use nexau_session_storage::{Backend, CheckedStore, SchemaRegistry, TableSchema};
+use nexau_session_storage::{Backend, CheckedStore, Compacted, SchemaRegistry, TableSchema};
 
 use crate::runtime::StorageFailure;
 use crate::runtime::bindings::exports::nexau::session::types::{
@@ -21,7 +23,8 @@ use crate::{Clock, DbUrl, Error, Result, RuntimeError, clock_from_env};
 
 pub use history::{Fence, HistoryAction, HistoryPage, PAGE_BYTES, PageCursor, PageStart, RunStatus, WriteOptions};
 pub use locks::AcquireOutcome;
-pub use maintenance::{AgentLockModel, AgentModel, AgentRunActionModel, Record, RowReader, SessionModel};
+pub use models::{AgentLockModel, AgentModel, AgentRunActionModel, SessionModel};
+pub use records::{DeleteRule, Record, RowReader};
 
 /// The scope a store uses unless told otherwise.
 pub const DEFAULT_SCOPE: &str = "default";
@@ -123,6 +126,7 @@ impl Engine {
     /// gives agents written by nexau-session 0.1 the per-message history rows
     /// this version reads (once per agent). Call it once per process before
     /// anything else.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn setup_models(&self) -> Result<()> {
         let mut i = self.instance().await?;
         let r = i.logic.nexau_session_sessions().call_setup_models(&mut i.store).await;
@@ -132,6 +136,14 @@ impl Engine {
             tracing::info!(upgraded, "gave agents written by nexau-session 0.1 their per-message history rows");
         }
         Ok(())
+    }
+
+    /// Rewrites the backend's files without their dead records, when it keeps
+    /// any (JSONL): what it did per table; `None` when the backend has
+    /// nothing to compact (SQLite, memory).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn compact(&self) -> Result<Option<Vec<Compacted>>> {
+        Ok(self.backend.compact().await?)
     }
 
     /// The declared schema of one of the session logic's tables (after

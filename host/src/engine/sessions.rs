@@ -7,6 +7,7 @@ use crate::{AgentInfo, Result, Session, SessionQuery, SessionUpdate};
 
 impl Engine {
     /// The session, created when absent; `None` generates a `sess_{ULID}` id.
+    #[tracing::instrument(level = "debug", skip_all, fields(user = user_id, session = ?session_id))]
     pub async fn get_or_create_session(&self, user_id: &str, session_id: Option<&str>) -> Result<Session> {
         let mut i = self.instance().await?;
         let s = i.logic.nexau_session_sessions().call_get_or_create(&mut i.store, user_id, session_id).await;
@@ -14,6 +15,7 @@ impl Engine {
     }
 
     /// The session, if it exists.
+    #[tracing::instrument(level = "debug", skip_all, fields(user = user_id, session = session_id))]
     pub async fn get_session(&self, user_id: &str, session_id: &str) -> Result<Option<Session>> {
         let mut i = self.instance().await?;
         let s = i.logic.nexau_session_sessions().call_get(&mut i.store, user_id, session_id).await;
@@ -21,6 +23,7 @@ impl Engine {
     }
 
     /// Sessions matching `query`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>> {
         let q = wit::SessionQuery {
             user_id: query.user_id.clone(),
@@ -36,6 +39,7 @@ impl Engine {
 
     /// Applies `changes`; with `expected_version`, fails with
     /// [`Error::VersionConflict`](crate::Error::VersionConflict) unless it matches.
+    #[tracing::instrument(level = "debug", skip_all, fields(user = user_id, session = session_id))]
     pub async fn update_session(
         &self,
         user_id: &str,
@@ -58,6 +62,7 @@ impl Engine {
     }
 
     /// Deletes the session with its agents, history and locks; false when it did not exist.
+    #[tracing::instrument(level = "debug", skip_all, fields(user = user_id, session = session_id))]
     pub async fn delete_session(&self, user_id: &str, session_id: &str) -> Result<bool> {
         let mut i = self.instance().await?;
         let r = i.logic.nexau_session_sessions().call_delete(&mut i.store, user_id, session_id).await;
@@ -77,6 +82,7 @@ impl Engine {
     /// }
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(level = "debug", skip_all, fields(user = user_id, session = session_id))]
     pub async fn delete_session_if_unchanged(&self, user_id: &str, session_id: &str, updated_at: &str) -> Result<bool> {
         let mut i = self.instance().await?;
         let r = i
@@ -89,6 +95,7 @@ impl Engine {
 
     /// The agent, created when absent; `agent_id: None` is the session's root agent.
     /// The session must exist.
+    #[tracing::instrument(level = "debug", skip_all, fields(user = user_id, session = session_id, agent = ?agent_id))]
     pub async fn ensure_agent(
         &self,
         user_id: &str,
@@ -106,6 +113,7 @@ impl Engine {
     }
 
     /// The agents of a session.
+    #[tracing::instrument(level = "debug", skip_all, fields(user = user_id, session = session_id))]
     pub async fn list_agents(&self, user_id: &str, session_id: &str) -> Result<Vec<AgentInfo>> {
         let mut i = self.instance().await?;
         let list = i.logic.nexau_session_sessions().call_list_agents(&mut i.store, user_id, session_id).await;

@@ -11,6 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use nexau_session_storage::{Filter, Order, Query, RowSet, StorageError, Value, WriteOp};
+use nexau_session_tables as tables;
 use serde_json::Value as Json;
 
 use super::Engine;
@@ -102,7 +103,7 @@ impl Engine {
     /// Gives every agent of this scope written by nexau-session 0.1 its
     /// per-message rows (see the module documentation); the number upgraded.
     pub(crate) async fn upgrade_legacy_agents(&self) -> Result<u64> {
-        let legacy = self.store.find("agents", &Query::filter(Filter::is_null("live_count"))).await?;
+        let legacy = self.store.find(tables::AGENTS, &Query::filter(Filter::is_null("live_count"))).await?;
         let mut upgraded = 0;
         for i in 0..legacy.len() {
             let key = AgentKey {
@@ -112,13 +113,13 @@ impl Engine {
             };
             let next_seq = legacy.get(i, "next_seq").and_then(Value::as_i64).unwrap_or(1);
             let log = Query { filter: key.filter([]), order_by: vec![Order::parse("seq")], limit: None, offset: None };
-            let actions = self.store.find("agent_run_actions", &log).await?;
+            let actions = self.store.find(tables::ACTIONS, &log).await?;
             let (live, marks) = replay(&actions)?;
             let agent = [key.user_id.as_str(), key.session_id.as_str(), key.agent_id.as_str()];
             let rows = live_message_rows(agent, 0, 0, 0, &live);
             let live_count = rows.len() as i64;
             let mut batch = vec![WriteOp::Update {
-                table: "agents".into(),
+                table: tables::AGENTS.into(),
                 filter: key.filter([Filter::eq("next_seq", next_seq), Filter::is_null("live_count")]),
                 set: vec![
                     ("live_count".into(), Value::Int(live_count)),
@@ -129,14 +130,14 @@ impl Engine {
             }];
             for (action_id, live_before) in marks {
                 batch.push(WriteOp::Update {
-                    table: "agent_run_actions".into(),
+                    table: tables::ACTIONS.into(),
                     filter: Filter::eq("action_id", action_id),
                     set: vec![("epoch".into(), Value::Int(0)), ("live_before".into(), Value::Int(live_before))],
                     expect: Some(1),
                 });
             }
             if live_count > 0 {
-                batch.push(WriteOp::Insert { table: "agent_messages".into(), rows });
+                batch.push(WriteOp::Insert { table: tables::MESSAGES.into(), rows });
             }
             match self.store.apply(batch).await {
                 Ok(_) => upgraded += 1,

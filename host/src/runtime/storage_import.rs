@@ -1,6 +1,8 @@
 //! The guest's `storage` import, served by the host's [`CheckedStore`]: every
 //! request is validated against the declared schemas and bound to the store's
-//! scope there, before any backend sees it.
+//! scope there, before any backend sees it. Each call is a `trace` span
+//! named after it (`find`, `apply`, ...), inside the `debug` span of the
+//! engine call that made it.
 
 use nexau_session_storage as st;
 
@@ -43,17 +45,20 @@ impl HostState {
 }
 
 impl Host for HostState {
+    #[tracing::instrument(level = "trace", skip_all, fields(tables = schemas.len()))]
     async fn setup_models(&mut self, schemas: Vec<wit::TableSchema>) -> Result<(), wit::StorageError> {
         let schemas = schemas.into_iter().map(schema_from_wit).collect();
         self.store.setup_models(schemas).await.map_err(|e| self.refuse(e))
     }
 
+    #[tracing::instrument(level = "trace", skip_all, fields(table = %table, rows = rows.rows.len()))]
     async fn insert(&mut self, table: String, rows: wit::RowSet) -> Result<u64, wit::StorageError> {
         let rows = rows_from_wit(rows);
         self.charge(&rows)?;
         self.store.insert(&table, rows).await.map_err(|e| self.refuse(e))
     }
 
+    #[tracing::instrument(level = "trace", skip_all, fields(table = %table))]
     async fn find(&mut self, table: String, query: wit::Query) -> Result<wit::RowSet, wit::StorageError> {
         let query = query_from_wit(query).map_err(|e| self.refuse(e))?;
         let rows = self.store.find(&table, &query).await.map_err(|e| self.refuse(e))?;
@@ -61,11 +66,13 @@ impl Host for HostState {
         Ok(rows_to_wit(rows))
     }
 
+    #[tracing::instrument(level = "trace", skip_all, fields(table = %table))]
     async fn count(&mut self, table: String, filter: wit::Filter) -> Result<u64, wit::StorageError> {
         let filter = filter_from_wit(filter).map_err(|e| self.refuse(e))?;
         self.store.count(&table, &filter).await.map_err(|e| self.refuse(e))
     }
 
+    #[tracing::instrument(level = "trace", skip_all, fields(table = %table))]
     async fn update(
         &mut self,
         table: String,
@@ -76,11 +83,13 @@ impl Host for HostState {
         self.store.update(&table, filter, assignments_from_wit(set)).await.map_err(|e| self.refuse(e))
     }
 
+    #[tracing::instrument(level = "trace", skip_all, fields(table = %table))]
     async fn delete(&mut self, table: String, filter: wit::Filter) -> Result<u64, wit::StorageError> {
         let filter = filter_from_wit(filter).map_err(|e| self.refuse(e))?;
         self.store.delete(&table, filter).await.map_err(|e| self.refuse(e))
     }
 
+    #[tracing::instrument(level = "trace", skip_all, fields(ops = batch.len()))]
     async fn apply(&mut self, batch: Vec<wit::WriteOp>) -> Result<Vec<u64>, wit::StorageError> {
         let ops =
             batch.into_iter().map(write_op_from_wit).collect::<Result<Vec<_>, _>>().map_err(|e| self.refuse(e))?;

@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use crate::{Backend, DbUrl, StorageError};
 
+#[cfg(feature = "jsonl")]
+pub mod jsonl;
 pub mod memory;
 #[cfg(feature = "mysql")]
 pub mod mysql;
@@ -37,6 +39,8 @@ pub static BACKENDS: &[&BackendKind] = &[
     &memory::KIND,
     #[cfg(feature = "sqlite")]
     &sqlite::KIND,
+    #[cfg(feature = "jsonl")]
+    &jsonl::KIND,
     #[cfg(feature = "postgres")]
     &postgres::KIND,
     #[cfg(feature = "mysql")]

@@ -1,0 +1,173 @@
+//! Write batches on in-memory tables: every op logs what it changed, and a
+//! failed batch is rolled back from that log, so it is all-or-nothing.
+
+use std::collections::HashMap;
+
+use super::Table;
+use super::filter::position;
+use crate::{StorageError, Value, WriteOp};
+
+/// Tables by name.
+pub(crate) type Tables = HashMap<String, Table>;
+
+/// One step to undo, newest last.
+#[derive(Debug)]
+pub(crate) enum Undo {
+    Inserted { table: String, id: u64 },
+    Removed { table: String, id: u64, row: Vec<Value> },
+    Replaced { table: String, id: u64, old: Vec<Value> },
+}
+
+fn table_mut<'a>(tables: &'a mut Tables, name: &str) -> Result<&'a mut Table, StorageError> {
+    tables.get_mut(name).ok_or_else(|| StorageError::TableNotFound(name.to_owned()))
+}
+
+/// Runs one op, logging what it changed; returns its affected-row count.
+fn run_op(tables: &mut Tables, op: &WriteOp, undo: &mut Vec<Undo>) -> Result<u64, StorageError> {
+    let name = op.table();
+    let t = table_mut(tables, name)?;
+    match op {
+        WriteOp::Insert { rows, .. } => {
+            for row in &rows.rows {
+                let row = t.arrange(&rows.columns, row)?;
+                t.check_unique(&row, None)?;
+                let id = t.push(row);
+                undo.push(Undo::Inserted { table: name.to_owned(), id });
+            }
+            Ok(rows.rows.len() as u64)
+        }
+        WriteOp::Update { filter, set, .. } => {
+            let set = set
+                .iter()
+                .map(|(c, v)| Ok((position(&t.schema, c)?, v.clone())))
+                .collect::<Result<Vec<_>, StorageError>>()?;
+            let ids = t.matching_ids(filter)?;
+            for &id in &ids {
+                let Some(old) = t.take(id) else { continue };
+                let mut new = old.clone();
+                for (i, v) in &set {
+                    new[*i] = v.clone();
+                }
+                if let Err(e) = t.check_unique(&new, None) {
+                    t.put(id, old);
+                    return Err(e);
+                }
+                t.put(id, new);
+                undo.push(Undo::Replaced { table: name.to_owned(), id, old });
+            }
+            Ok(ids.len() as u64)
+        }
+        WriteOp::Delete { filter, .. } => {
+            let ids = t.matching_ids(filter)?;
+            for &id in &ids {
+                if let Some(row) = t.take(id) {
+                    undo.push(Undo::Removed { table: name.to_owned(), id, row });
+                }
+            }
+            Ok(ids.len() as u64)
+        }
+        WriteOp::Check { filter, .. } => t.count(filter),
+    }
+}
+
+fn expected(op: &WriteOp) -> Option<u64> {
+    match op {
+        WriteOp::Insert { .. } => None,
+        WriteOp::Update { expect, .. } | WriteOp::Delete { expect, .. } => *expect,
+        WriteOp::Check { expect, .. } => Some(*expect),
+    }
+}
+
+/// Undoes `undo`, newest step first.
+#[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
+pub(crate) fn rollback(tables: &mut Tables, undo: Vec<Undo>) {
+    for step in undo.into_iter().rev() {
+        match step {
+            Undo::Inserted { table, id } => {
+                if let Some(t) = tables.get_mut(&table) {
+                    t.take(id);
+                }
+            }
+            Undo::Removed { table, id, row } => {
+                if let Some(t) = tables.get_mut(&table) {
+                    t.put(id, row);
+                }
+            }
+            Undo::Replaced { table, id, old } => {
+                if let Some(t) = tables.get_mut(&table) {
+                    t.put(id, old);
+                }
+            }
+        }
+    }
+}
+
+/// Runs `ops` all-or-nothing: on success the counts and the undo log (to
+/// roll back later, should storing the batch fail); on failure nothing of
+/// the batch remains.
+pub(crate) fn apply_batch(tables: &mut Tables, ops: &[WriteOp]) -> Result<(Vec<u64>, Vec<Undo>), StorageError> {
+    let mut undo = Vec::new();
+    let mut counts = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        let result = run_op(tables, op, &mut undo).and_then(|n| match expected(op) {
+            Some(e) if e != n => Err(StorageError::Conflict(u32::try_from(i).unwrap_or(u32::MAX))),
+            _ => Ok(n),
+        });
+        match result {
+            Ok(n) => counts.push(n),
+            Err(e) => {
+                rollback(tables, undo);
+                return Err(e);
+            }
+        }
+    }
+    Ok((counts, undo))
+}
+
+/// A row change a batch made, as a log stores it.
+#[cfg(feature = "jsonl")]
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Change {
+    /// The row (whole, in table column order) now exists with this key.
+    Put { table: String, row: Vec<Value> },
+    /// The row with this key (given as the whole old row) is gone.
+    Delete { table: String, row: Vec<Value> },
+}
+
+/// The net changes of an applied batch (from its undo log): per table, the
+/// deletes first (keys that went away or changed), then the rows written.
+/// A row written and removed again within the batch leaves nothing.
+#[cfg(feature = "jsonl")]
+pub(crate) fn net_changes(tables: &Tables, undo: &[Undo]) -> Vec<Change> {
+    // The state of each touched row before the batch, by (table, id).
+    let mut before: std::collections::BTreeMap<(&str, u64), Option<&Vec<Value>>> = Default::default();
+    for step in undo {
+        let (key, old) = match step {
+            Undo::Inserted { table, id } => ((table.as_str(), *id), None),
+            Undo::Removed { table, id, row } => ((table.as_str(), *id), Some(row)),
+            Undo::Replaced { table, id, old } => ((table.as_str(), *id), Some(old)),
+        };
+        before.entry(key).or_insert(old);
+    }
+    let (mut deletes, mut puts) = (Vec::new(), Vec::new());
+    for ((table, id), old) in before {
+        let Some(t) = tables.get(table) else { continue };
+        let now = t.get(id);
+        let pk = t.primary_key_positions();
+        let same_key = |a: &[Value], b: &[Value]| pk.iter().all(|&i| a[i] == b[i]);
+        match (old, now) {
+            (Some(old), Some(now)) if old == now => {}
+            (Some(old), Some(now)) => {
+                if !same_key(old, now) {
+                    deletes.push(Change::Delete { table: table.to_owned(), row: old.clone() });
+                }
+                puts.push(Change::Put { table: table.to_owned(), row: now.clone() });
+            }
+            (Some(old), None) => deletes.push(Change::Delete { table: table.to_owned(), row: old.clone() }),
+            (None, Some(now)) => puts.push(Change::Put { table: table.to_owned(), row: now.clone() }),
+            (None, None) => {}
+        }
+    }
+    deletes.extend(puts);
+    deletes
+}

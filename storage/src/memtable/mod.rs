@@ -1,0 +1,289 @@
+//! In-memory tables with the reference semantics of the storage contract,
+//! shared by the backends that serve reads from memory (`memory://`, and
+//! `jsonl://` which keeps its files' state here).
+//!
+//! | file | job |
+//! |---|---|
+//! | `filter.rs` | filters compiled to column positions, SQL three-valued logic, value order |
+//! | `index.rs` | ordered indexes and the choice of one for a filter |
+//! | `batch.rs` | write batches: all-or-nothing through an undo log, and their net row changes |
+
+mod batch;
+mod filter;
+mod index;
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[cfg(feature = "jsonl")]
+pub(crate) use batch::{Change, net_changes, rollback};
+pub(crate) use batch::{Tables, apply_batch};
+use filter::{Compiled, position, sort_cmp};
+use index::OrderedIndex;
+
+use crate::schema_sync::StoredColumn;
+use crate::{Filter, Query, RowSet, StorageError, TableSchema, Value};
+
+/// One table: rows by an internal id, and its keys and indexes.
+#[derive(Debug, Clone)]
+pub(crate) struct Table {
+    pub(crate) schema: Arc<TableSchema>,
+    rows: BTreeMap<u64, Vec<Value>>,
+    next_id: u64,
+    /// The primary key first (when there is one), then the declared indexes.
+    indexes: Vec<OrderedIndex>,
+}
+
+/// A value for a message, cut to 64 characters.
+fn show(v: &Value) -> String {
+    let s = match v {
+        Value::Null => "NULL".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Text(s) | Value::Json(s) | Value::Timestamp(s) => format!("{s:?}"),
+        Value::Bytes(b) => format!("<{} bytes>", b.len()),
+    };
+    if s.chars().count() > 64 { format!("{}…", s.chars().take(64).collect::<String>()) } else { s }
+}
+
+impl Table {
+    /// An empty table of `schema`.
+    pub(crate) fn new(schema: &TableSchema) -> Result<Table, StorageError> {
+        let positions = |cols: &[String]| cols.iter().map(|c| position(schema, c)).collect::<Result<Vec<_>, _>>();
+        let mut indexes = Vec::new();
+        if !schema.primary_key.is_empty() {
+            indexes.push(OrderedIndex::new("primary key", positions(&schema.primary_key)?, true));
+        }
+        for ix in &schema.indexes {
+            indexes.push(OrderedIndex::new(&ix.name, positions(&ix.columns)?, ix.unique));
+        }
+        Ok(Table { schema: Arc::new(schema.clone()), rows: BTreeMap::new(), next_id: 1, indexes })
+    }
+
+    /// Number of rows.
+    #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Every row, in insertion order.
+    #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
+    pub(crate) fn rows(&self) -> impl Iterator<Item = &Vec<Value>> {
+        self.rows.values()
+    }
+
+    /// Fails with `DuplicateKey` if `row` collides with a row other than `except`.
+    pub(crate) fn check_unique(&self, row: &[Value], except: Option<u64>) -> Result<(), StorageError> {
+        for ix in self.indexes.iter().filter(|ix| ix.unique) {
+            if ix.columns.iter().any(|&i| row[i].is_null()) {
+                continue; // NULLs never collide
+            }
+            if ix.holders(ix.key(row)).any(|other| Some(other) != except) {
+                let cols: Vec<&str> = ix.columns.iter().map(|&i| self.schema.columns[i].name.as_str()).collect();
+                let vals: Vec<String> = ix.columns.iter().map(|&i| show(&row[i])).collect();
+                return Err(StorageError::DuplicateKey(format!(
+                    "table `{}` {}: ({}) = ({}) already exists",
+                    self.schema.name,
+                    ix.name,
+                    cols.join(", "),
+                    vals.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores `row` under `id` without checks (they were done, or this is an undo).
+    pub(crate) fn put(&mut self, id: u64, row: Vec<Value>) {
+        if let Some(old) = self.rows.remove(&id) {
+            for ix in &mut self.indexes {
+                ix.remove(id, &old);
+            }
+        }
+        for ix in &mut self.indexes {
+            ix.insert(id, &row);
+        }
+        self.rows.insert(id, row);
+    }
+
+    /// Adds `row` under a new id, without checks; returns the id.
+    pub(crate) fn push(&mut self, row: Vec<Value>) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.put(id, row);
+        id
+    }
+
+    /// Removes row `id`, returning it.
+    pub(crate) fn take(&mut self, id: u64) -> Option<Vec<Value>> {
+        let row = self.rows.remove(&id)?;
+        for ix in &mut self.indexes {
+            ix.remove(id, &row);
+        }
+        Some(row)
+    }
+
+    /// The row stored under `id`.
+    #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
+    pub(crate) fn get(&self, id: u64) -> Option<&Vec<Value>> {
+        self.rows.get(&id)
+    }
+
+    /// The id of the row whose primary key is the key of `row` (a full row
+    /// of this table), if any.
+    #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
+    pub(crate) fn find_by_primary_key(&self, row: &[Value]) -> Option<u64> {
+        let pk = self.indexes.first().filter(|_| !self.schema.primary_key.is_empty())?;
+        pk.holders(pk.key(row)).next()
+    }
+
+    /// The primary-key column positions.
+    #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
+    pub(crate) fn primary_key_positions(&self) -> &[usize] {
+        match self.indexes.first() {
+            Some(ix) if !self.schema.primary_key.is_empty() => &ix.columns,
+            _ => &[],
+        }
+    }
+
+    /// Orders a row of `columns` into the table's column order (missing → NULL).
+    pub(crate) fn arrange(&self, columns: &[String], row: &[Value]) -> Result<Vec<Value>, StorageError> {
+        if columns.len() == self.schema.columns.len()
+            && columns.iter().zip(&self.schema.columns).all(|(a, b)| *a == b.name)
+        {
+            if row.len() != columns.len() {
+                return Err(StorageError::Invalid(format!("row width mismatch for table `{}`", self.schema.name)));
+            }
+            return Ok(row.to_vec());
+        }
+        let mut out = vec![Value::Null; self.schema.columns.len()];
+        for (c, v) in columns.iter().zip(row) {
+            out[position(&self.schema, c)?] = v.clone();
+        }
+        Ok(out)
+    }
+
+    /// The table re-laid for `declared` (existing rows get NULL in columns
+    /// they lack; stored columns no longer declared stay, after the declared ones).
+    pub(crate) fn extended(&self, declared: &TableSchema) -> Result<Table, StorageError> {
+        let mut schema = declared.clone();
+        for c in &self.schema.columns {
+            if schema.column(&c.name).is_none() {
+                schema.columns.push(c.clone());
+            }
+        }
+        let from: Vec<Option<usize>> =
+            schema.columns.iter().map(|c| self.schema.columns.iter().position(|o| o.name == c.name)).collect();
+        let mut t = Table::new(&schema)?;
+        for (&id, row) in &self.rows {
+            let row: Vec<Value> = from.iter().map(|p| p.map_or(Value::Null, |i| row[i].clone())).collect();
+            t.check_unique(&row, None)?;
+            t.put(id, row);
+        }
+        t.next_id = self.next_id;
+        Ok(t)
+    }
+
+    /// The columns as `schema_sync` compares them.
+    pub(crate) fn stored_columns(&self) -> Vec<StoredColumn> {
+        self.schema
+            .columns
+            .iter()
+            .map(|c| StoredColumn { name: c.name.clone(), ty: c.ty.to_string(), not_null: !c.nullable })
+            .collect()
+    }
+
+    /// The ids of the rows matching `filter`, ascending.
+    fn matching(&self, filter: &Compiled) -> Vec<u64> {
+        let conjuncts = filter.conjuncts();
+        match index::choose(&self.schema, &self.indexes, &conjuncts, &[]) {
+            Some(plan) => {
+                let mut ids: Vec<u64> = self.indexes[plan.index]
+                    .scan(&plan.range, false)
+                    .filter(|id| self.rows.get(id).is_some_and(|r| filter.matches(r)))
+                    .collect();
+                ids.sort_unstable();
+                ids
+            }
+            None => self.rows.iter().filter(|(_, r)| filter.matches(r)).map(|(id, _)| *id).collect(),
+        }
+    }
+
+    /// The ids of the rows matching a filter of this table, ascending.
+    pub(crate) fn matching_ids(&self, filter: &Filter) -> Result<Vec<u64>, StorageError> {
+        Ok(self.matching(&Compiled::new(&self.schema, filter)?))
+    }
+
+    /// How many rows match `filter`.
+    pub(crate) fn count(&self, filter: &Filter) -> Result<u64, StorageError> {
+        Ok(self.matching(&Compiled::new(&self.schema, filter)?).len() as u64)
+    }
+
+    /// The rows answering `query`, with the columns of `schema` in its order
+    /// (the table may hold more: one added by a newer declaration).
+    ///
+    /// Ties in the order keep insertion order. When an index yields the rows
+    /// in the requested order, only the rows up to `offset + limit` (and
+    /// those tying with the last of them) are read.
+    pub(crate) fn find(&self, schema: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
+        let filter = Compiled::new(&self.schema, &query.filter)?;
+        let keys = query
+            .order_by
+            .iter()
+            .map(|o| Ok((position(&self.schema, &o.field)?, o.descending)))
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        let offset = usize::try_from(query.offset.unwrap_or(0)).unwrap_or(usize::MAX);
+        let limit = usize::try_from(query.limit.unwrap_or(u64::MAX)).unwrap_or(usize::MAX);
+        let cmp_keys = |a: &[Value], b: &[Value]| {
+            keys.iter()
+                .map(|&(i, desc)| {
+                    let o = sort_cmp(&a[i], &b[i]);
+                    if desc { o.reverse() } else { o }
+                })
+                .find(|o| *o != Ordering::Equal)
+                .unwrap_or(Ordering::Equal)
+        };
+        let conjuncts = filter.conjuncts();
+        let plan = index::choose(&self.schema, &self.indexes, &conjuncts, &keys);
+        let mut ids = match plan {
+            Some(plan) if plan.ordered.is_some() => {
+                let need = offset.saturating_add(limit);
+                let mut got: Vec<u64> = Vec::new();
+                let descending = plan.ordered == Some(true);
+                for id in self.indexes[plan.index].scan(&plan.range, descending) {
+                    let Some(row) = self.rows.get(&id) else { continue };
+                    if !filter.matches(row) {
+                        continue;
+                    }
+                    if got.len() >= need {
+                        match got.last() {
+                            Some(last) if cmp_keys(&self.rows[last], row) == Ordering::Equal => {}
+                            _ => break,
+                        }
+                    }
+                    got.push(id);
+                }
+                got.sort_unstable();
+                got
+            }
+            _ => self.matching(&filter),
+        };
+        if !keys.is_empty() {
+            ids.sort_by(|a, b| cmp_keys(&self.rows[a], &self.rows[b]));
+        }
+        let rows = ids.iter().skip(offset).take(limit).map(|id| &self.rows[id]);
+        let columns: Vec<String> = schema.columns.iter().map(|c| c.name.clone()).collect();
+        let rows = if self.schema.columns.iter().map(|c| &c.name).eq(columns.iter()) {
+            rows.cloned().collect()
+        } else {
+            let at = columns.iter().map(|c| position(&self.schema, c)).collect::<Result<Vec<_>, _>>()?;
+            rows.map(|r| at.iter().map(|&i| r[i].clone()).collect()).collect()
+        };
+        Ok(RowSet { columns, rows })
+    }
+}
+
+#[cfg(test)]
+mod tests;
