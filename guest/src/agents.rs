@@ -6,7 +6,7 @@ use crate::clock::{now_ns, rfc3339_micros};
 use crate::error::{MAX_ATTEMPTS, Res, SessionError, from_storage, invalid, not_found, too_many_conflicts};
 use crate::ids;
 use crate::prelude::*;
-use crate::schema::{AGENTS, SESSIONS};
+use crate::schema::{AGENT_COLUMNS, AGENTS, SESSIONS};
 use crate::sessions::{find_session, session_not_found};
 use crate::store::{
     self, InsertOp, Row, RowSet, StorageError, UpdateOp, WriteOp, agent_key, asc, first, int, new_row, rows,
@@ -49,18 +49,7 @@ fn agent_from_row(r: Row<'_>, root: Option<&str>) -> Agent {
 
 fn agent_row(user_id: &str, session_id: &str, agent_id: &str, name: &str, now: i64) -> RowSet {
     new_row(
-        &[
-            "user_id",
-            "session_id",
-            "agent_id",
-            "agent_name",
-            "created_at",
-            "last_updated",
-            "next_seq",
-            "live_count",
-            "epoch",
-            "generation",
-        ],
+        &AGENT_COLUMNS,
         vec![
             text(user_id),
             text(session_id),

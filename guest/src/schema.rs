@@ -3,7 +3,7 @@
 use crate::bindings::nexau::session::storage::{Column, ColumnType, Index, TableSchema};
 use crate::prelude::*;
 
-pub use nexau_session_tables::{ACTIONS, AGENT_LOCKS, AGENTS, MESSAGE_COLUMNS, MESSAGES, SESSIONS};
+pub use nexau_session_tables::{ACTIONS, AGENT_COLUMNS, AGENT_LOCKS, AGENTS, MESSAGE_COLUMNS, MESSAGES, SESSIONS};
 
 /// Every table this component declares.
 #[cfg(test)]

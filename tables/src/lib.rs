@@ -28,6 +28,20 @@ pub const MESSAGES: &str = "agent_messages";
 /// Every table, parents before children.
 pub const ALL: [&str; 5] = [SESSIONS, AGENTS, AGENT_LOCKS, ACTIONS, MESSAGES];
 
+/// The columns of a new `agents` row, in the order its writers fill them.
+pub const AGENT_COLUMNS: [&str; 10] = [
+    "user_id",
+    "session_id",
+    "agent_id",
+    "agent_name",
+    "created_at",
+    "last_updated",
+    "next_seq",
+    "live_count",
+    "epoch",
+    "generation",
+];
+
 /// The columns of an `agent_messages` row, in the order its writers fill them.
 pub const MESSAGE_COLUMNS: [&str; 11] = [
     "user_id",

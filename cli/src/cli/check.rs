@@ -36,8 +36,8 @@ pub async fn command(db: &str, cmd: &mut Command) -> Result<()> {
             id_opt("session_id", session.as_deref())
         }
         Command::Sessions(SessionsCommand::List { user, .. }) => id_opt("user_id", user.as_deref()),
-        Command::Sessions(SessionsCommand::Show { user, session, .. } | SessionsCommand::Delete { user, session })
-        | Command::Locks(LocksCommand::Show { user, session, .. }) => session_ids(user, session),
+        Command::Sessions(SessionsCommand::Show { target, .. } | SessionsCommand::Delete { target })
+        | Command::Locks(LocksCommand::Show { target, .. }) => session_ids(&target.user, &target.session),
         Command::History(HistoryCommand::Append { target, role, text, text_file, idempotency_key }) => {
             agent(target)?;
             id_opt("idempotency_key", idempotency_key.as_deref())?;

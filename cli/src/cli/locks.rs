@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::output::{ns_to_rfc3339, print_json, say};
 use super::signals::Shutdown;
 use super::stdin;
-use super::target::AgentArgs;
+use super::target::{AgentArgs, SessionArgs};
 use super::{exit, parse_duration};
 
 #[derive(Subcommand)]
@@ -31,12 +31,8 @@ pub enum LocksCommand {
     },
     /// Shows the locks of a session.
     Show {
-        /// The user id.
-        #[arg(long)]
-        user: String,
-        /// The session id.
-        #[arg(long)]
-        session: String,
+        #[command(flatten)]
+        target: SessionArgs,
         /// One JSON array on stdout.
         #[arg(long)]
         json: bool,
@@ -61,13 +57,14 @@ pub async fn run(engine: Engine, cmd: LocksCommand, shutdown: &Shutdown) -> anyh
         LocksCommand::Hold { target, ttl, heartbeat, wait } => {
             hold(engine, target, ttl, heartbeat, wait, shutdown).await
         }
-        LocksCommand::Show { user, session, json } => {
-            if engine.get_session(&user, &session).await?.is_none() {
-                return Err(Error::NotFound(format!("session {session} of user {user} does not exist")).into());
+        LocksCommand::Show { target, json } => {
+            let SessionArgs { user, session } = &target;
+            if engine.get_session(user, session).await?.is_none() {
+                return Err(target.not_found().into());
             }
             let now = engine.clock().now_ns();
             let locks: Vec<LockView> = engine
-                .list_locks(&user, &session)
+                .list_locks(user, session)
                 .await?
                 .into_iter()
                 .map(|(agent_id, l)| LockView {

@@ -2,11 +2,12 @@
 
 use clap::Subcommand;
 use nexau_session::storage::Order;
-use nexau_session::{Engine, Error, Record, SessionModel, SessionQuery, parse_filters};
+use nexau_session::{Engine, Record, SessionModel, SessionQuery, parse_filters};
 use serde::Serialize;
 
 use super::exit;
 use super::output::{ns_to_rfc3339, print_json, say};
+use super::target::SessionArgs;
 
 #[derive(Subcommand)]
 pub enum SessionsCommand {
@@ -42,24 +43,16 @@ pub enum SessionsCommand {
     },
     /// Shows one session with its agents and locks.
     Show {
-        /// The user id.
-        #[arg(long)]
-        user: String,
-        /// The session id.
-        #[arg(long)]
-        session: String,
+        #[command(flatten)]
+        target: SessionArgs,
         /// One JSON object on stdout.
         #[arg(long)]
         json: bool,
     },
     /// Deletes a session with its agents, history and locks.
     Delete {
-        /// The user id.
-        #[arg(long)]
-        user: String,
-        /// The session id.
-        #[arg(long)]
-        session: String,
+        #[command(flatten)]
+        target: SessionArgs,
     },
 }
 
@@ -87,12 +80,13 @@ pub async fn run(engine: Engine, cmd: SessionsCommand) -> anyhow::Result<u8> {
                 }
             }
         }
-        SessionsCommand::Show { user, session, json } => {
-            let Some(s) = engine.get_session(&user, &session).await? else {
-                return Err(Error::NotFound(format!("session {session} of user {user} does not exist")).into());
+        SessionsCommand::Show { target, json } => {
+            let SessionArgs { user, session } = &target;
+            let Some(s) = engine.get_session(user, session).await? else {
+                return Err(target.not_found().into());
             };
-            let agents = engine.list_agents(&user, &session).await?;
-            let locks = engine.list_locks(&user, &session).await?;
+            let agents = engine.list_agents(user, session).await?;
+            let locks = engine.list_locks(user, session).await?;
             if json {
                 #[derive(Serialize)]
                 struct Lock<'a> {
@@ -134,11 +128,11 @@ pub async fn run(engine: Engine, cmd: SessionsCommand) -> anyhow::Result<u8> {
                 }
             }
         }
-        SessionsCommand::Delete { user, session } => {
-            if !engine.delete_session(&user, &session).await? {
-                return Err(Error::NotFound(format!("session {session} of user {user} does not exist")).into());
+        SessionsCommand::Delete { target } => {
+            if !engine.delete_session(&target.user, &target.session).await? {
+                return Err(target.not_found().into());
             }
-            say!("deleted {session}")?;
+            say!("deleted {}", target.session)?;
         }
     }
     Ok(exit::OK)

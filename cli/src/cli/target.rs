@@ -1,7 +1,25 @@
-//! `--user U --session S [--agent A]`: which agent a command works on.
+//! `--user U --session S [--agent A]`: which session or agent a command works on.
 
 use clap::Args;
 use nexau_session::{AgentRef, Engine};
+
+/// The session a command works on.
+#[derive(Args, Debug, Clone)]
+pub struct SessionArgs {
+    /// The user id.
+    #[arg(long)]
+    pub user: String,
+    /// The session id.
+    #[arg(long)]
+    pub session: String,
+}
+
+impl SessionArgs {
+    /// The session does not exist: what `show` and `delete` report.
+    pub fn not_found(&self) -> nexau_session::Error {
+        nexau_session::Error::NotFound(format!("session {} of user {} does not exist", self.session, self.user))
+    }
+}
 
 /// The agent a command works on.
 #[derive(Args, Debug, Clone)]
@@ -29,11 +47,7 @@ impl AgentArgs {
     /// the session has no such agent yet.
     pub async fn existing(&self, engine: &Engine) -> anyhow::Result<Option<AgentRef>> {
         let Some(session) = engine.get_session(&self.user, &self.session).await? else {
-            return Err(nexau_session::Error::NotFound(format!(
-                "session {} of user {} does not exist",
-                self.session, self.user
-            ))
-            .into());
+            return Err(SessionArgs { user: self.user.clone(), session: self.session.clone() }.not_found().into());
         };
         let agent_id = match &self.agent {
             Some(a) => Some(a.clone()),

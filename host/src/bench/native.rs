@@ -40,20 +40,7 @@ pub async fn seed(store: &CheckedStore, u: &str, s: &str, a: &str) -> Result<(),
     };
     store.insert(tables::SESSIONS, session).await?;
     let agent = RowSet {
-        columns: [
-            "user_id",
-            "session_id",
-            "agent_id",
-            "agent_name",
-            "created_at",
-            "last_updated",
-            "next_seq",
-            "live_count",
-            "epoch",
-            "generation",
-        ]
-        .map(String::from)
-        .to_vec(),
+        columns: tables::AGENT_COLUMNS.map(String::from).to_vec(),
         rows: vec![vec![
             u.into(),
             s.into(),

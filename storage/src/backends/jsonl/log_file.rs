@@ -91,12 +91,7 @@ impl LogFile {
         };
         let mut from_start = false;
         if self.identity != Some(identity(&meta)) || meta.len() < self.offset || self.handle.is_none() {
-            let file = OpenOptions::new()
-                .read(true)
-                .append(true)
-                .open(&self.path)
-                .map_err(|e| io_err(&self.path, "open", e))?;
-            let meta = file.metadata().map_err(|e| io_err(&self.path, "read", e))?;
+            let (file, meta) = self.open_file()?;
             if self.identity.is_some() || self.offset > 0 {
                 from_start = true;
             }
@@ -152,17 +147,20 @@ impl LogFile {
         }
     }
 
+    /// The file opened for reading and appending, with its metadata.
+    fn open_file(&self) -> Result<(File, std::fs::Metadata), StorageError> {
+        let file =
+            OpenOptions::new().read(true).append(true).open(&self.path).map_err(|e| io_err(&self.path, "open", e))?;
+        let meta = file.metadata().map_err(|e| io_err(&self.path, "read", e))?;
+        Ok((file, meta))
+    }
+
     /// Appends `bytes` at the end (the caller has read up to the end under
     /// the exclusive lock, so the end is `offset`). On failure the file is
     /// cut back to `offset`.
     pub(crate) fn append(&mut self, bytes: &[u8]) -> Result<(), StorageError> {
         if self.handle.is_none() {
-            let file = OpenOptions::new()
-                .read(true)
-                .append(true)
-                .open(&self.path)
-                .map_err(|e| io_err(&self.path, "open", e))?;
-            let meta = file.metadata().map_err(|e| io_err(&self.path, "read", e))?;
+            let (file, meta) = self.open_file()?;
             self.identity = Some(identity(&meta));
             self.handle = Some(file);
         }
