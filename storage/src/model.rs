@@ -423,4 +423,15 @@ impl WriteOp {
             | WriteOp::Check { table, .. } => table,
         }
     }
+
+    /// The number of rows the op must affect (match, for `Check`), if it
+    /// says; a batch whose op affects another number fails with
+    /// `Conflict(index)` and writes nothing.
+    pub fn expected(&self) -> Option<u64> {
+        match self {
+            WriteOp::Insert { .. } => None,
+            WriteOp::Update { expect, .. } | WriteOp::Delete { expect, .. } => *expect,
+            WriteOp::Check { expect, .. } => Some(*expect),
+        }
+    }
 }

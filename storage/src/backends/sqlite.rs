@@ -225,14 +225,6 @@ fn run_op(conn: &Connection, op: &WriteOp) -> Result<u64, StorageError> {
     }
 }
 
-fn expected(op: &WriteOp) -> Option<u64> {
-    match op {
-        WriteOp::Insert { .. } => None,
-        WriteOp::Update { expect, .. } | WriteOp::Delete { expect, .. } => *expect,
-        WriteOp::Check { expect, .. } => Some(*expect),
-    }
-}
-
 /// Runs `ops` in one `BEGIN IMMEDIATE` transaction; any error rolls it back.
 fn run_batch(conn: &mut Connection, ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
     let tx = conn
@@ -241,7 +233,7 @@ fn run_batch(conn: &mut Connection, ops: &[WriteOp]) -> Result<Vec<u64>, Storage
     let mut counts = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         let n = run_op(&tx, op)?; // dropping `tx` on error rolls back
-        if expected(op).is_some_and(|e| e != n) {
+        if op.expected().is_some_and(|e| e != n) {
             return Err(StorageError::Conflict(u32::try_from(i).unwrap_or(u32::MAX)));
         }
         counts.push(n);

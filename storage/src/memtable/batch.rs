@@ -70,14 +70,6 @@ fn run_op(tables: &mut Tables, op: &WriteOp, undo: &mut Vec<Undo>) -> Result<u64
     }
 }
 
-fn expected(op: &WriteOp) -> Option<u64> {
-    match op {
-        WriteOp::Insert { .. } => None,
-        WriteOp::Update { expect, .. } | WriteOp::Delete { expect, .. } => *expect,
-        WriteOp::Check { expect, .. } => Some(*expect),
-    }
-}
-
 /// Undoes `undo`, newest step first.
 #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
 pub(crate) fn rollback(tables: &mut Tables, undo: Vec<Undo>) {
@@ -109,7 +101,7 @@ pub(crate) fn apply_batch(tables: &mut Tables, ops: &[WriteOp]) -> Result<(Vec<u
     let mut undo = Vec::new();
     let mut counts = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
-        let result = run_op(tables, op, &mut undo).and_then(|n| match expected(op) {
+        let result = run_op(tables, op, &mut undo).and_then(|n| match op.expected() {
             Some(e) if e != n => Err(StorageError::Conflict(u32::try_from(i).unwrap_or(u32::MAX))),
             _ => Ok(n),
         });

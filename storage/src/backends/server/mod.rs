@@ -103,7 +103,7 @@ impl<D: Driver> ServerBackend<D> {
         let mut counts = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
             let n = run_op(&mut *tx, D::DIALECT, op).await.map_err(|f| Attempt::from_failure::<D>(f, op.table()))?;
-            if expected(op).is_some_and(|e| e != n) {
+            if op.expected().is_some_and(|e| e != n) {
                 return Err(Attempt::Failed(StorageError::Conflict(u32::try_from(i).unwrap_or(u32::MAX))));
             }
             counts.push(n);
@@ -216,14 +216,6 @@ async fn count(session: &mut dyn Session, st: &Statement) -> Result<u64, Failure
     match rows.first().and_then(|r| r.first()) {
         Some(Value::Int(n)) => Ok(u64::try_from(*n).unwrap_or(0)),
         other => Err(Failure::Other(format!("COUNT(*) answered {other:?}"))),
-    }
-}
-
-fn expected(op: &WriteOp) -> Option<u64> {
-    match op {
-        WriteOp::Insert { .. } => None,
-        WriteOp::Update { expect, .. } | WriteOp::Delete { expect, .. } => *expect,
-        WriteOp::Check { expect, .. } => Some(*expect),
     }
 }
 
