@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, IsolationLevel, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, Row, TxOpts};
 
-use super::server::{Driver, Failure, POOL_OPTIONS, ServerBackend, Session, Target, Tx, scratch};
+use super::server::{Driver, Failure, POOL_OPTIONS, ServerBackend, Session, Target, Tx, scratch, session_through};
 use super::{BackendKind, TargetKind, TestStore};
 use crate::sql::{Dialect, Statement};
 use crate::{Backend, ColumnType, DbUrl, StorageError, Timestamp, Value};
@@ -224,27 +224,7 @@ async fn fetch<Q: Queryable + Send>(
         .collect()
 }
 
-#[async_trait]
-impl Session for Conn {
-    async fn execute(&mut self, st: &Statement) -> Result<u64, Failure> {
-        execute(self, st).await
-    }
-
-    async fn fetch(&mut self, st: &Statement, types: &[ColumnType]) -> Result<Vec<Vec<Value>>, Failure> {
-        fetch(self, st, types).await
-    }
-}
-
-#[async_trait]
-impl Session for mysql_async::Transaction<'_> {
-    async fn execute(&mut self, st: &Statement) -> Result<u64, Failure> {
-        execute(self, st).await
-    }
-
-    async fn fetch(&mut self, st: &Statement, types: &[ColumnType]) -> Result<Vec<Vec<Value>>, Failure> {
-        fetch(self, st, types).await
-    }
-}
+session_through!(Conn, mysql_async::Transaction<'_>);
 
 #[async_trait]
 impl Tx for mysql_async::Transaction<'_> {

@@ -22,7 +22,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
-use super::server::{Driver, Failure, POOL_OPTIONS, ServerBackend, Session, Target, Tx, scratch};
+use super::server::{Driver, Failure, POOL_OPTIONS, ServerBackend, Session, Target, Tx, scratch, session_through};
 use super::{BackendKind, TargetKind, TestStore};
 use crate::sql::{Dialect, Statement};
 use crate::validate::check_identifier;
@@ -267,27 +267,7 @@ async fn fetch<C: GenericClient>(client: &C, st: &Statement, types: &[ColumnType
     rows.iter().map(|row| types.iter().enumerate().map(|(i, ty)| decode(row, i, *ty)).collect()).collect()
 }
 
-#[async_trait]
-impl Session for Object {
-    async fn execute(&mut self, st: &Statement) -> Result<u64, Failure> {
-        execute(self, st).await
-    }
-
-    async fn fetch(&mut self, st: &Statement, types: &[ColumnType]) -> Result<Vec<Vec<Value>>, Failure> {
-        fetch(self, st, types).await
-    }
-}
-
-#[async_trait]
-impl Session for deadpool_postgres::Transaction<'_> {
-    async fn execute(&mut self, st: &Statement) -> Result<u64, Failure> {
-        execute(self, st).await
-    }
-
-    async fn fetch(&mut self, st: &Statement, types: &[ColumnType]) -> Result<Vec<Vec<Value>>, Failure> {
-        fetch(self, st, types).await
-    }
-}
+session_through!(Object, deadpool_postgres::Transaction<'_>);
 
 #[async_trait]
 impl Tx for deadpool_postgres::Transaction<'_> {

@@ -38,6 +38,25 @@ pub(crate) trait Session: Send {
     async fn fetch(&mut self, st: &Statement, types: &[ColumnType]) -> Result<Vec<Vec<Value>>, Failure>;
 }
 
+/// Implements [`Session`] for a driver's connection and transaction types by
+/// forwarding to the `execute` and `fetch` functions in scope where it is
+/// invoked (each driver writes those once, generic over its client types).
+macro_rules! session_through {
+    ($($ty:ty),+ $(,)?) => {$(
+        #[async_trait::async_trait]
+        impl $crate::backends::server::Session for $ty {
+            async fn execute(&mut self, st: &Statement) -> Result<u64, Failure> {
+                execute(self, st).await
+            }
+
+            async fn fetch(&mut self, st: &Statement, types: &[ColumnType]) -> Result<Vec<Vec<Value>>, Failure> {
+                fetch(self, st, types).await
+            }
+        }
+    )+};
+}
+pub(crate) use session_through;
+
 /// An open transaction: dropped without [`commit`](Tx::commit), it rolls back.
 #[async_trait]
 pub(crate) trait Tx: Session {
