@@ -62,6 +62,28 @@ impl StorageError {
     }
 }
 
+/// `e`'s text followed by its causes', each text once (drivers often repeat
+/// a cause in the message above it), joined by `: `.
+///
+/// ```
+/// use nexau_session_storage::{StorageError, error_chain};
+/// let io = std::io::Error::other("disk full");
+/// assert_eq!(error_chain(&StorageError::backend_caused("jsonl: append", io)), "storage backend error: jsonl: append: disk full");
+/// ```
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
 /// Equal when of the same kind with the same text; a backend failure's
 /// cause is not compared.
 impl PartialEq for StorageError {

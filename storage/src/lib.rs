@@ -31,7 +31,7 @@
 mod backend;
 pub mod backends;
 mod checked;
-mod error;
+pub(crate) mod error;
 mod memtable;
 mod model;
 mod registry;
@@ -48,7 +48,7 @@ pub use backends::memory::MemoryBackend;
 #[cfg(feature = "sqlite")]
 pub use backends::sqlite::SqliteBackend;
 pub use checked::CheckedStore;
-pub use error::{Cause, StorageError};
+pub use error::{Cause, StorageError, chain as error_chain};
 pub use model::*;
 pub use registry::SchemaRegistry;
 pub use schema_sync::SCHEMA_TABLE;

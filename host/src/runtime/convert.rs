@@ -232,15 +232,8 @@ pub fn error_to_wit(e: &st::StorageError) -> wit::StorageError {
 }
 
 /// `e`'s text followed by its causes', on one line.
-pub fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+fn with_causes(e: &dyn std::error::Error) -> String {
+    st::error_chain(e).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -17,7 +17,6 @@
 //!
 //! URL options: `pool_size`, `pool_timeout`, `connect_timeout` (seconds).
 
-use std::error::Error as StdError;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -107,24 +106,9 @@ impl MyDriver {
     }
 }
 
-/// An error and its causes, each once.
-fn causes(e: &dyn StdError) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
 /// Sorts a mysql_async error.
 fn classify(e: mysql_async::Error) -> Failure {
-    let mysql_async::Error::Server(s) = &e else { return Failure::Other(causes(&e)) };
+    let mysql_async::Error::Server(s) = &e else { return Failure::Other(crate::error::chain(&e)) };
     let msg = s.message.clone();
     match s.code {
         1062 => Failure::Duplicate(msg),
@@ -246,7 +230,7 @@ impl Driver for MyDriver {
         match tokio::time::timeout(limit, self.pool.get_conn()).await {
             Ok(Ok(conn)) => Ok(conn),
             // mysql_async repeats each cause in its own text: name them once.
-            Ok(Err(e)) => Err(StorageError::backend(format!("{what}: {}", causes(&e)))),
+            Ok(Err(e)) => Err(StorageError::backend(format!("{what}: {}", crate::error::chain(&e)))),
             Err(_) => Err(StorageError::backend(format!(
                 "{what}: no connection within {}s (pool_timeout + connect_timeout; pool_size={})",
                 limit.as_secs_f64(),

@@ -121,24 +121,9 @@ impl PgDriver {
     }
 }
 
-/// An error and its causes, each once.
-fn causes(e: &dyn StdError) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
 /// Sorts a tokio-postgres error.
 fn classify(e: tokio_postgres::Error) -> Failure {
-    let Some(db) = e.as_db_error() else { return Failure::Other(causes(&e)) };
+    let Some(db) = e.as_db_error() else { return Failure::Other(crate::error::chain(&e)) };
     let mut msg = db.message().to_owned();
     if let Some(detail) = db.detail() {
         msg = format!("{msg} ({detail})");
