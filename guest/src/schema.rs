@@ -45,7 +45,7 @@ const SPECS: [Spec; 5] = [
             ("last_updated", TS, false),
             ("next_seq", I, false),
             // The live conversation's shape (null: written before messages had
-            // their own rows; see `history::legacy`).
+            // their own rows; the host upgrades them, `host/src/engine/upgrade.rs`).
             ("live_count", I, true),
             ("epoch", I, true),
             ("generation", I, true),
