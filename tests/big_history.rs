@@ -8,22 +8,12 @@ mod support;
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Instant;
 
-use nexau_session::runtime::{Limits, POOL_ENV};
+use nexau_session::runtime::Limits;
 use nexau_session::{Engine, Message, Role, WriteOptions};
-
-/// The binary, run in `dir` on `url`, with the default limits and clock.
-fn cli(dir: &Path, url: &str) -> Command {
-    let mut c = Command::new(support::binary());
-    c.current_dir(dir).env_remove("NEXAU_SESSION_NOW").env_remove(POOL_ENV).env("NEXAU_SESSION_DB", url);
-    c
-}
-
-fn run(mut c: Command, args: &[&str]) -> Output {
-    c.args(args).stdin(Stdio::null()).output().expect("run the binary")
-}
+use support::{cli, run};
 
 /// Stdout of a run that must succeed (stderr, not stdout, on failure: stdout
 /// may be hundreds of megabytes).

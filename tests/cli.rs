@@ -5,30 +5,14 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nexau_session::runtime::POOL_ENV;
 use nexau_session::{Engine, Error, Fence, WriteOptions};
-
-/// The binary, run in `dir` with `--db url`.
-fn cli(dir: &Path, url: &str) -> Command {
-    let mut c = Command::new(support::binary());
-    c.current_dir(dir).env_remove("NEXAU_SESSION_NOW").env_remove(POOL_ENV).env("NEXAU_SESSION_DB", url);
-    c
-}
-
-fn run(mut c: Command, args: &[&str]) -> Output {
-    c.args(args).stdin(Stdio::null()).output().expect("run the binary")
-}
-
-fn ok(out: Output) -> String {
-    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
+use support::{cli, hold, ok, run};
 
 fn history_json(dir: &Path, url: &str, user: &str, session: &str) -> Vec<serde_json::Value> {
     let out = ok(run(cli(dir, url), &["history", "show", "--user", user, "--session", session, "--json"]));
@@ -113,27 +97,6 @@ fn instances_mapped_on_demand_or_pooled_keep_the_same_history() {
     let texts: Vec<_> =
         history_json(dir.path(), url, "u1", "s1").iter().map(|m| m["content"][0]["text"].clone()).collect();
     assert_eq!(texts, ["on demand", "one slot", "pooled"]);
-}
-
-/// Starts `locks hold` and waits for its `token=N` line.
-fn hold(mut c: Command, args: &[&str]) -> (Child, u64) {
-    let mut child = c
-        .args(["locks", "hold"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn locks hold");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    match line.trim().strip_prefix("token=").map(str::parse) {
-        Some(Ok(token)) => (child, token),
-        _ => {
-            let out = child.wait_with_output().unwrap();
-            panic!("no token line ({line:?}): {}", String::from_utf8_lossy(&out.stderr))
-        }
-    }
 }
 
 /// `url` (relative to `dir`, as the binary sees it) made absolute, for an engine in this process.

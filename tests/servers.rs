@@ -7,58 +7,19 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nexau_session::AgentRunActionModel;
-use nexau_session::runtime::POOL_ENV;
 use nexau_session::storage::Filter;
 use nexau_session::{AgentRef, Engine, Error, Fence, ManualClock, WriteOptions};
+use support::{cli, hold, ok, run};
 
 /// A fresh store of server backend `name` (its own schema or database), or
 /// `None` when its test URL is not set.
 fn server(name: &str) -> Option<support::TestBackend> {
     tokio::runtime::Runtime::new().unwrap().block_on(support::backend(name))
-}
-
-/// The binary, run in `dir` with `--db url`.
-fn cli(dir: &Path, url: &str) -> Command {
-    let mut c = Command::new(support::binary());
-    c.current_dir(dir).env_remove("NEXAU_SESSION_NOW").env_remove(POOL_ENV).env("NEXAU_SESSION_DB", url);
-    c
-}
-
-fn run(mut c: Command, args: &[&str]) -> Output {
-    c.args(args).stdin(Stdio::null()).output().expect("run the binary")
-}
-
-fn ok(out: Output) -> String {
-    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Starts `locks hold` and waits for its `token=N` line.
-fn hold(mut c: Command, args: &[&str]) -> (Child, u64) {
-    let mut child = c
-        .args(["locks", "hold"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn locks hold");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    match line.trim().strip_prefix("token=").map(str::parse) {
-        Some(Ok(token)) => (child, token),
-        _ => {
-            let out = child.wait_with_output().unwrap();
-            panic!("no token line ({line:?}): {}", String::from_utf8_lossy(&out.stderr))
-        }
-    }
 }
 
 fn four_processes_never_share_the_lock(backend: &'static str) {

@@ -16,7 +16,7 @@
 //! | `backends/mod.rs` | the backend registry: [`backends::BACKENDS`], one entry per backend |
 //! | `backends/memory.rs` | [`MemoryBackend`] (`memory://`) |
 //! | `backends/jsonl/` | [`JsonlBackend`] (`jsonl://`): one append-only JSONL file per table |
-//! | `memtable/` | in-memory tables with ordered indexes (the reference semantics), shared by memory and JSONL |
+//! | `memtable/` | in-memory tables with ordered indexes that follow the storage contract exactly, shared by memory and JSONL |
 //! | `sql.rs` | [`sql::Dialect`]: filters and writes compiled to SQL + parameters |
 //! | `backends/sqlite.rs` | `SqliteBackend` (`sqlite://`) |
 //! | `backends/postgres.rs` | PostgreSQL (`postgresql://`, `postgres://`, `postgresql+asyncpg://`) |

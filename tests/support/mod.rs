@@ -2,9 +2,12 @@
 //! temp directories and the CLI binary.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 
+use nexau_session::runtime::POOL_ENV;
 use nexau_session::storage::backends::{self, TargetKind, TestStore};
 use nexau_session::{AgentRef, Clock, Engine, ManualClock, Message, Role};
 
@@ -112,5 +115,45 @@ pub fn binary() -> PathBuf {
     match option_env!("CARGO_BIN_EXE_nexau-session") {
         Some(path) => PathBuf::from(path),
         None => panic!("only the tests of nexau-session-cli run the binary"),
+    }
+}
+
+/// The binary, run in `dir` with `--db url`, with the default limits, clock
+/// and instance pool.
+pub fn cli(dir: &Path, url: &str) -> Command {
+    let mut c = Command::new(binary());
+    c.current_dir(dir).env_remove("NEXAU_SESSION_NOW").env_remove(POOL_ENV).env("NEXAU_SESSION_DB", url);
+    c
+}
+
+/// Runs `c` with `args` and no stdin, to completion.
+pub fn run(mut c: Command, args: &[&str]) -> Output {
+    c.args(args).stdin(Stdio::null()).output().expect("run the binary")
+}
+
+/// The stdout of a run that must have succeeded.
+pub fn ok(out: Output) -> String {
+    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Starts `locks hold` and waits for its `token=N` line.
+pub fn hold(mut c: Command, args: &[&str]) -> (Child, u64) {
+    let mut child = c
+        .args(["locks", "hold"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn locks hold");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    match line.trim().strip_prefix("token=").map(str::parse) {
+        Some(Ok(token)) => (child, token),
+        _ => {
+            let out = child.wait_with_output().unwrap();
+            panic!("no token line ({line:?}): {}", String::from_utf8_lossy(&out.stderr))
+        }
     }
 }

@@ -1,6 +1,8 @@
-//! In-memory tables with the reference semantics of the storage contract,
-//! shared by the backends that serve reads from memory (`memory://`, and
-//! `jsonl://` which keeps its files' state here).
+//! In-memory tables that evaluate filters, keys and all-or-nothing batches
+//! exactly as the storage contract (the [`Backend`](crate::Backend) trait)
+//! states and the conformance suite checks on every backend. Shared by the
+//! backends that serve reads from memory (`memory://`, and `jsonl://`, which
+//! keeps its files' state here).
 //!
 //! | file | job |
 //! |---|---|
