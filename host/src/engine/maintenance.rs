@@ -9,7 +9,6 @@
 use nexau_session_tables as tables;
 
 use super::Engine;
-use super::models::SessionModel;
 use super::records::{DeleteRule, Record, RowReader};
 use crate::storage::{Filter, Query, StorageError, WriteOp};
 use crate::{Error, Result};
@@ -62,17 +61,9 @@ impl Engine {
     /// Each session matching `filter`, with everything of it, if unchanged
     /// since it matched.
     async fn delete_sessions(&self, filter: Filter) -> Result<u64> {
-        let keys = Query { filter, ..Query::default() };
-        let matching = self.store.find(SessionModel::TABLE, &keys).await?;
-        let columns = ["user_id", "session_id", "updated_at"].map(|c| matching.position(c));
-        let [Some(user), Some(session), Some(updated)] = columns else {
-            return Err(Error::Storage(StorageError::backend("sessions rows lack their key columns")));
-        };
         let mut deleted = 0;
-        for row in &matching.rows {
-            if let (Some(u), Some(s), Some(at)) = (row[user].as_str(), row[session].as_str(), row[updated].as_str())
-                && self.delete_session_if_unchanged(u, s, at).await?
-            {
+        for [u, s, at] in self.matching_keys(tables::SESSIONS, filter, ["user_id", "session_id", "updated_at"]).await? {
+            if self.delete_session_if_unchanged(&u, &s, &at).await? {
                 deleted += 1;
             }
         }
@@ -82,23 +73,45 @@ impl Engine {
     /// Each agent matching `filter`, with its history and lock: one atomic
     /// batch per agent.
     async fn delete_agents(&self, filter: Filter) -> Result<u64> {
-        let matching = self.store.find(tables::AGENTS, &Query::filter(filter)).await?;
-        let columns = ["user_id", "session_id", "agent_id"].map(|c| matching.position(c));
-        let [Some(user), Some(session), Some(agent)] = columns else {
-            return Err(Error::Storage(StorageError::backend("agents rows lack their key columns")));
-        };
         let mut deleted = 0;
-        for row in &matching.rows {
-            let (Some(u), Some(s), Some(a)) = (row[user].as_str(), row[session].as_str(), row[agent].as_str()) else {
-                continue;
+        for [u, s, a] in self.matching_keys(tables::AGENTS, filter, ["user_id", "session_id", "agent_id"]).await? {
+            let key = || {
+                Filter::and([
+                    Filter::eq("user_id", u.as_str()),
+                    Filter::eq("session_id", s.as_str()),
+                    Filter::eq("agent_id", a.as_str()),
+                ])
             };
-            let key =
-                || Filter::and([Filter::eq("user_id", u), Filter::eq("session_id", s), Filter::eq("agent_id", a)]);
             let batch = [tables::MESSAGES, tables::ACTIONS, tables::AGENT_LOCKS, tables::AGENTS]
                 .map(|table| WriteOp::Delete { table: table.into(), filter: key(), expect: None });
             let counts = self.store.apply(batch.to_vec()).await?;
             deleted += counts.last().copied().unwrap_or(0);
         }
         Ok(deleted)
+    }
+
+    /// The text cells `columns` of each row of `table` matching `filter`
+    /// (rows where one of them is not text are left out).
+    async fn matching_keys<const N: usize>(
+        &self,
+        table: &str,
+        filter: Filter,
+        columns: [&str; N],
+    ) -> Result<Vec<[String; N]>> {
+        let matching = self.store.find(table, &Query::filter(filter)).await?;
+        let positions = columns
+            .map(|c| matching.position(c))
+            .into_iter()
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| Error::Storage(StorageError::backend(format!("{table} rows lack their key columns"))))?;
+        Ok(matching
+            .rows
+            .iter()
+            .filter_map(|row| {
+                let cells: Option<Vec<String>> =
+                    positions.iter().map(|&i| row[i].as_str().map(str::to_owned)).collect();
+                cells.and_then(|c| <[String; N]>::try_from(c).ok())
+            })
+            .collect())
     }
 }
