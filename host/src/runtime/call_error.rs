@@ -33,7 +33,12 @@ pub fn explain(e: wasmtime::Error, limits: &Limits, memory_refused: bool) -> Err
 
 /// `e` with its causes, on one line.
 pub fn one_line(e: &wasmtime::Error) -> String {
-    format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ")
+    collapse_whitespace(&format!("{e:#}"))
+}
+
+/// `text` on one line: line breaks and runs of blanks become one space.
+pub(super) fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

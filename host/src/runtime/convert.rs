@@ -233,7 +233,7 @@ pub fn error_to_wit(e: &st::StorageError) -> wit::StorageError {
 
 /// `e`'s text followed by its causes', on one line.
 fn with_causes(e: &dyn std::error::Error) -> String {
-    st::error_chain(e).split_whitespace().collect::<Vec<_>>().join(" ")
+    super::call_error::collapse_whitespace(&st::error_chain(e))
 }
 
 #[cfg(test)]
