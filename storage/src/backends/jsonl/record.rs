@@ -114,7 +114,7 @@ pub(crate) fn decode(line: &[u8], schema: &TableSchema) -> Result<Record, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Column, Value};
+    use crate::{Column, ColumnType, Value};
 
     fn schema() -> TableSchema {
         let col = |name: &str, ty| Column { name: name.into(), ty, nullable: true };
