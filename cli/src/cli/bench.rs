@@ -1,32 +1,45 @@
-//! `bench`: the performance harness. Each case runs through the session-logic
-//! component and through a native baseline in the same run; the ratio is what
-//! to compare across machines.
+//! `bench`: the performance harness. Every workload runs through the
+//! session-logic component (guest), through the same storage calls without
+//! it (native) and as the least a hand-written program does (floor), in the
+//! same run; each figure is the median of `--runs` runs.
 
 use std::io::IsTerminal;
 
 use clap::Args;
 use indicatif::ProgressBar;
 use nexau_session::bench::{BenchOptions, run_bench};
-use nexau_session::runtime::COMPONENT_WASM;
 
 use super::exit;
 use super::output::{print_json, say};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Timed repetitions of the append and lock cases.
-    #[arg(long, default_value_t = BenchOptions::default().iterations)]
-    iterations: u32,
-    /// Timed repetitions of the load case.
-    #[arg(long, default_value_t = BenchOptions::default().load_iterations)]
-    load_iterations: u32,
-    /// Messages in the session the load case reads.
-    #[arg(long, default_value_t = BenchOptions::default().history_messages)]
+    /// Runs of the whole set, each on fresh stores; figures are their median.
+    #[arg(long, default_value_t = BenchOptions::default().runs)]
+    runs: u32,
+    /// Sessions of the append and load workloads.
+    #[arg(long, default_value_t = BenchOptions::default().sessions)]
+    sessions: u32,
+    /// Messages per session of the append and load workloads (two per turn).
+    #[arg(long, default_value_t = 2 * BenchOptions::default().turns)]
     history_messages: u32,
-    /// Messages already in the session of the deep-append case (0 skips it).
-    #[arg(long, default_value_t = BenchOptions::default().deep_history)]
+    /// Messages of the long session (long_append, long_full_load,
+    /// long_tail_load; two per turn; 0 skips them).
+    #[arg(long, default_value_t = 2 * BenchOptions::default().long_turns)]
     deep_history: u32,
-    /// Backends to run on (repeatable): memory, sqlite, jsonl.
+    /// Other sessions present during scale_load.
+    #[arg(long, default_value_t = BenchOptions::default().scale_sessions)]
+    scale_sessions: u32,
+    /// Lock acquire + release cycles.
+    #[arg(long, default_value_t = BenchOptions::default().lock_cycles)]
+    iterations: u32,
+    /// Full and tail loads of the long session: full loads (tail loads are 20 times as many).
+    #[arg(long, default_value_t = BenchOptions::default().long_loads)]
+    load_iterations: u32,
+    /// Skip cold_start (which starts this binary a few times per run).
+    #[arg(long)]
+    no_cold_start: bool,
+    /// Backends to run on (repeatable): memory, sqlite, jsonl, postgres, mysql.
     #[arg(long = "backend")]
     pub(super) backends: Vec<String>,
     /// One JSON document on stdout.
@@ -35,39 +48,46 @@ pub struct BenchArgs {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
-    let mut options = BenchOptions {
-        iterations: args.iterations.max(1),
-        load_iterations: args.load_iterations.max(1),
-        history_messages: args.history_messages,
-        deep_history: args.deep_history,
-        ..BenchOptions::default()
+    let defaults = BenchOptions::default();
+    let options = BenchOptions {
+        runs: args.runs.max(1),
+        sessions: args.sessions.max(1),
+        turns: (args.history_messages / 2).max(1),
+        long_turns: args.deep_history / 2,
+        long_timed: defaults.long_timed.min(args.deep_history / 2),
+        long_loads: args.load_iterations.max(1),
+        tail_loads: 20 * args.load_iterations.max(1),
+        scale_sessions: args.scale_sessions,
+        lock_cycles: args.iterations.max(1),
+        backends: args.backends,
+        cold_start_program: if args.no_cold_start { None } else { Some(std::env::current_exe()?) },
+        ..defaults
     };
-    if !args.backends.is_empty() {
-        options.backends = args.backends;
-    }
     let spinner = if std::io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let results = run_bench(&options, &|step| spinner.set_message(step.to_owned())).await?;
+    let report = run_bench(&options, &|step| spinner.set_message(step.to_owned())).await?;
     spinner.finish_and_clear();
     if args.json {
-        print_json(&serde_json::json!({
-            "component_bytes": COMPONENT_WASM.len(),
-            "results": results,
-        }))?;
-    } else {
-        say!("component: {} bytes", COMPONENT_WASM.len())?;
-        say!("{:<8} {:<24} {:>6} {:>12} {:>12} {:>7}", "backend", "case", "iters", "guest", "native", "ratio")?;
-        for r in &results {
-            say!(
-                "{:<8} {:<24} {:>6} {:>9.1} µs {:>9.1} µs {:>6.2}x",
-                r.backend,
-                r.case,
-                r.iterations,
-                r.guest_us,
-                r.native_us,
-                r.ratio
-            )?;
-        }
+        print_json(&report)?;
+        return Ok(exit::OK);
+    }
+    let m = &report.machine;
+    say!("machine: {}, {} CPUs, {}", m.cpu, m.cpus, m.os)?;
+    say!("component: {} bytes; median of {} runs", report.component_bytes, options.runs)?;
+    say!("{:<8} {:<15} {:>12} {:>12} {:>12} {:>8}", "backend", "workload", "guest", "native", "floor", "g/floor")?;
+    let cell = |v: Option<f64>, unit: &str| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1} {unit}"));
+    for r in &report.results {
+        let unit = if r.unit == "us" { "µs" } else { r.unit };
+        let ratio = r.floor.filter(|f| *f > 0.0).map_or_else(|| "-".to_owned(), |f| format!("{:.2}x", r.guest / f));
+        say!(
+            "{:<8} {:<15} {:>12} {:>12} {:>12} {:>8}",
+            r.backend,
+            r.workload.name(),
+            cell(Some(r.guest), unit),
+            cell(r.native, unit),
+            cell(r.floor, unit),
+            ratio
+        )?;
     }
     Ok(exit::OK)
 }

@@ -1,104 +1,173 @@
-//! The performance harness behind `nexau-session bench`: each operation is
-//! timed through the session-logic component and, in the same run, through a
-//! native baseline that does the same storage work directly (the private
-//! `native` module), on fresh stores of each backend. Results are ratios, not
-//! absolute claims.
+//! The performance harness behind `nexau-session bench`.
+//!
+//! Every workload runs on three sides, each on a fresh store of the same
+//! backend, in the same run:
+//! - **guest**: through [`Engine`], that is through the session-logic component;
+//! - **native**: the same storage calls made by Rust code on a
+//!   [`CheckedStore`], without the component (the private `native` module):
+//!   guest against native is the cost of the wasm boundary;
+//! - **floor**: the least a hand-written program does for the same durable
+//!   result on the same backend and settings (the private `floor` module):
+//!   native against floor is the cost of the storage design.
+//!
+//! The whole set runs [`BenchOptions::runs`] times on fresh stores and each
+//! figure is the median of the runs.
 
+mod cold_start;
+mod floor;
+mod guest;
+mod machine;
 mod native;
+mod side;
+mod workloads;
 
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use nexau_session_storage::backends::{self, TestStore};
 use nexau_session_storage::{CheckedStore, DbUrl, SchemaRegistry};
 use serde::Serialize;
 
-use crate::{AgentRef, Engine, Error, Message, Result, Role, SystemClock, WriteOptions};
+pub use machine::Machine;
+use side::Side;
 
-/// What to run.
+use crate::{Engine, Error, Result, SystemClock};
+
+/// What to run. The defaults are the sizes `BENCHMARKS.md` reports.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
-    /// Timed repetitions of the append and lock cases.
-    pub iterations: u32,
-    /// Timed repetitions of the load case.
-    pub load_iterations: u32,
-    /// Messages in the session the load case reads.
-    pub history_messages: u32,
-    /// Messages already in the session of the deep-append case (0: skip it).
-    pub deep_history: u32,
+    /// Times the whole set runs, on fresh stores; figures are the median.
+    pub runs: u32,
+    /// Sessions of the `append` and `load` workloads.
+    pub sessions: u32,
+    /// Turns (a user and an assistant message, one append each) per session,
+    /// appended round-robin across the sessions.
+    pub turns: u32,
+    /// Turns in the long session once `long_append` is done.
+    pub long_turns: u32,
+    /// The last turns of the long session, timed one append each (`long_append`).
+    pub long_timed: u32,
+    /// Full loads of the long session (`long_full_load`).
+    pub long_loads: u32,
+    /// Messages of a tail load (`long_tail_load`).
+    pub tail: u32,
+    /// Tail loads of the long session.
+    pub tail_loads: u32,
+    /// Other sessions present during `scale_load`.
+    pub scale_sessions: u32,
+    /// Messages in each of those sessions.
+    pub scale_messages: u32,
+    /// Lock acquire + release cycles (`lock_cycle`).
+    pub lock_cycles: u32,
     /// Backends to run on, by name; empty: every backend of
     /// [`BACKENDS`](nexau_session_storage::backends::BACKENDS) this machine
     /// can provide a store for.
     pub backends: Vec<String>,
+    /// The `nexau-session` binary whose start `cold_start` times; `None`
+    /// skips that workload.
+    pub cold_start_program: Option<PathBuf>,
 }
 
 impl Default for BenchOptions {
     fn default() -> Self {
         BenchOptions {
-            iterations: 300,
-            load_iterations: 30,
-            history_messages: 1000,
-            deep_history: 100_000,
+            runs: 3,
+            sessions: 100,
+            turns: 100,
+            long_turns: 10_000,
+            long_timed: 100,
+            long_loads: 5,
+            tail: 50,
+            tail_loads: 100,
+            scale_sessions: 1000,
+            scale_messages: 100,
+            lock_cycles: 1000,
             backends: Vec::new(),
+            cold_start_program: None,
         }
     }
 }
 
-/// One timed case on one backend.
+/// A benchmark workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Workload {
+    /// One turn appended (one call), `sessions` x `turns`, round-robin.
+    Append,
+    /// One load of each of those sessions.
+    Load,
+    /// One turn appended to a session at turns `long_turns - long_timed ..= long_turns`.
+    LongAppend,
+    /// The whole long session loaded.
+    LongFullLoad,
+    /// The newest `tail` messages of the long session loaded.
+    LongTailLoad,
+    /// The `load` sessions loaded again while `scale_sessions` other sessions
+    /// hold `scale_messages` messages each.
+    ScaleLoad,
+    /// One lock acquire + release.
+    LockCycle,
+    /// From a process's start to its first answered call (component cache warm).
+    ColdStart,
+}
+
+impl Workload {
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Append => "append",
+            Workload::Load => "load",
+            Workload::LongAppend => "long_append",
+            Workload::LongFullLoad => "long_full_load",
+            Workload::LongTailLoad => "long_tail_load",
+            Workload::ScaleLoad => "scale_load",
+            Workload::LockCycle => "lock_cycle",
+            Workload::ColdStart => "cold_start",
+        }
+    }
+
+    /// The unit of its figures: `us` per turn, load or cycle; `ms` for `cold_start`.
+    pub fn unit(self) -> &'static str {
+        if self == Workload::ColdStart { "ms" } else { "us" }
+    }
+}
+
+/// One workload on one backend: the median over the runs of each side.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchResult {
-    /// `memory` or `sqlite`.
+    /// The backend (`memory`, `sqlite`, ...).
     pub backend: String,
-    /// `history_append`, `history_append_at_100000` (to a session already
-    /// holding that many messages), `history_load_1000`, `lock_acquire_release`.
-    pub case: String,
-    /// Timed repetitions.
-    pub iterations: u32,
-    /// Mean time per operation through the component, in microseconds.
-    pub guest_us: f64,
-    /// Mean time per operation of the native baseline, in microseconds.
-    pub native_us: f64,
-    /// `guest_us / native_us`.
-    pub ratio: f64,
+    /// The workload.
+    pub workload: Workload,
+    /// `us` or `ms`.
+    pub unit: &'static str,
+    /// Through the component.
+    pub guest: f64,
+    /// The same storage calls without the component; `None` where it does not apply.
+    pub native: Option<f64>,
+    /// The hand-written minimum; `None` where none is written or it does not apply.
+    pub floor: Option<f64>,
 }
 
-const TEXT: &str = "A benchmark message of ordinary length: what the user asked, more or less in these words.";
-
-fn message_json() -> String {
-    let now = humantime::format_rfc3339_micros(std::time::SystemTime::now());
-    serde_json::json!([{
-        "id": format!("msg_{}", ulid::Ulid::new()),
-        "role": "user",
-        "content": [{"type": "text", "text": TEXT}],
-        "metadata": {},
-        "created_at": now.to_string(),
-    }])
-    .to_string()
+/// A whole benchmark: where it ran, the component's size, the results.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// The machine.
+    pub machine: Machine,
+    /// Bytes of the embedded component.
+    pub component_bytes: usize,
+    /// One entry per backend and workload.
+    pub results: Vec<BenchResult>,
 }
 
-/// Messages per append while seeding a deep session.
-const SEED_CHUNK: u32 = 1000;
-
-/// `n` messages as one JSON array, each with its own id.
-fn messages_json(n: u32) -> String {
-    let one: serde_json::Value = serde_json::from_str(&message_json()).unwrap_or_default();
-    let template = one.get(0).cloned().unwrap_or_default();
-    let all: Vec<serde_json::Value> = (0..n)
-        .map(|_| {
-            let mut m = template.clone();
-            m["id"] = serde_json::Value::String(format!("msg_{}", ulid::Ulid::new()));
-            m
-        })
-        .collect();
-    serde_json::Value::Array(all).to_string()
-}
-
-/// Both sides of one backend: the engine (guest) and a native store on a twin backend.
-struct Sides {
-    engine: Engine,
-    native: CheckedStore,
-    /// Keep the stores until the backend's cases are done.
-    _stores: [TestStore; 2],
+/// The median of `values` (sorted in place); NaN when empty.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 /// A fresh, empty store of `backend`, or `None` where this machine has none.
@@ -107,149 +176,111 @@ async fn test_store(backend: &str) -> Result<Option<TestStore>> {
     Ok((kind.test_store)().await?)
 }
 
-async fn open(guest_store: TestStore, native_store: TestStore) -> Result<Sides> {
-    let engine = Engine::builder(&guest_store.url).clock(Arc::new(SystemClock)).build().await?;
+/// The three sides of one run on one backend, each on its own fresh store.
+struct Sides {
+    guest: guest::GuestSide,
+    native: native::NativeSide,
+    floor: Option<Box<dyn Side>>,
+    /// Kept until the run is done: the stores are removed when they drop.
+    _stores: [TestStore; 3],
+}
+
+async fn open(backend: &str, stores: [TestStore; 2]) -> Result<Sides> {
+    let engine = Engine::builder(&stores[0].url).clock(Arc::new(SystemClock)).build().await?;
     engine.setup_models().await?;
-    let native_backend = backends::open(&DbUrl::parse(&native_store.url)?).await?;
-    let native = CheckedStore::new(native_backend, SchemaRegistry::new(), crate::engine::DEFAULT_SCOPE);
+    let native_backend = backends::open(&DbUrl::parse(&stores[1].url)?).await?;
+    let store = CheckedStore::new(native_backend, SchemaRegistry::new(), crate::engine::DEFAULT_SCOPE);
     let schemas = nexau_session_tables::ALL.iter().map(|t| engine.table_schema(t)).collect::<Result<Vec<_>>>()?;
-    native.setup_models(schemas).await?;
-    Ok(Sides { engine, native, _stores: [guest_store, native_store] })
+    store.setup_models(schemas).await?;
+    let mut floor_dir = PathBuf::new();
+    let floor_store = TestStore::in_temp_dir(|dir| {
+        floor_dir = dir.to_owned();
+        String::new()
+    })?;
+    let floor = floor::open(backend, &floor_dir)?;
+    let [a, b] = stores;
+    Ok(Sides {
+        guest: guest::GuestSide { engine },
+        native: native::NativeSide { store },
+        floor,
+        _stores: [a, b, floor_store],
+    })
 }
 
-async fn guest_agent(engine: &Engine, session: &str) -> Result<AgentRef> {
-    engine.get_or_create_session("bench", Some(session)).await?;
-    Ok(engine.ensure_agent("bench", session, Some("main"), "main").await?.agent_ref())
-}
+/// Figures of one side over the runs, per workload.
+type Samples = Vec<(Workload, Vec<f64>)>;
 
-/// Mean time per call of `op`, run `n` times.
-async fn mean<F, Fut>(n: u32, mut op: F) -> Result<Duration>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<()>>,
-{
-    let start = Instant::now();
-    for _ in 0..n {
-        op().await?;
-    }
-    Ok(start.elapsed() / n.max(1))
-}
-
-fn result(backend: &str, case: &str, iterations: u32, guest: Duration, native: Duration) -> BenchResult {
-    let (g, n) = (guest.as_secs_f64() * 1e6, native.as_secs_f64() * 1e6);
-    BenchResult {
-        backend: backend.to_owned(),
-        case: case.to_owned(),
-        iterations,
-        guest_us: g,
-        native_us: n,
-        ratio: if n > 0.0 { g / n } else { f64::NAN },
+fn add(samples: &mut Samples, figures: Vec<(Workload, f64)>) {
+    for (w, v) in figures {
+        match samples.iter_mut().find(|(x, _)| *x == w) {
+            Some((_, vs)) => vs.push(v),
+            None => samples.push((w, vec![v])),
+        }
     }
 }
 
-/// Runs every case on every backend; `progress` hears what is running.
-pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Vec<BenchResult>> {
+fn median_of(samples: &mut Samples, w: Workload) -> Option<f64> {
+    samples.iter_mut().find(|(x, _)| *x == w).map(|(_, vs)| median(vs))
+}
+
+/// Runs every workload on every backend; `progress` hears what is running.
+pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> {
     let mut results = Vec::new();
-    let user = Message::from_text(Role::User, TEXT);
-    let plain = WriteOptions::default();
     let names: Vec<String> = if options.backends.is_empty() {
         backends::BACKENDS.iter().map(|k| k.name.to_owned()).collect()
     } else {
         options.backends.clone()
     };
     for backend in &names {
-        let (Some(guest_store), Some(native_store)) = (test_store(backend).await?, test_store(backend).await?) else {
-            if options.backends.is_empty() {
-                progress(&format!("{backend}: skipped (no store configured on this machine)"));
-                continue;
+        let (mut guest, mut native, mut floor) = (Samples::new(), Samples::new(), Samples::new());
+        let mut has_floor = false;
+        let mut cold = Vec::new();
+        let mut skipped = false;
+        for run in 1..=options.runs.max(1) {
+            let (Some(a), Some(b)) = (test_store(backend).await?, test_store(backend).await?) else {
+                if options.backends.is_empty() {
+                    progress(&format!("{backend}: skipped (no store configured on this machine)"));
+                    skipped = true;
+                    break;
+                }
+                return Err(Error::Invalid(format!("bench: no {backend} store is configured on this machine")));
+            };
+            let sides = open(backend, [a, b]).await?;
+            let tell = |side: &'static str| move |step: &str| progress(&format!("{backend} run {run}: {side} {step}"));
+            add(&mut guest, workloads::run(&sides.guest, options, &tell("guest")).await?);
+            add(&mut native, workloads::run(&sides.native, options, &tell("native")).await?);
+            if let Some(f) = &sides.floor {
+                has_floor = true;
+                add(&mut floor, workloads::run(f.as_ref(), options, &tell("floor")).await?);
             }
-            return Err(Error::Invalid(format!("bench: no {backend} store is configured on this machine")));
-        };
-        let sides = open(guest_store, native_store).await?;
-        let (engine, native) = (&sides.engine, &sides.native);
-
-        progress(&format!("{backend}: history append"));
-        let agent = guest_agent(engine, "append").await?;
-        native::seed(native, "bench", "append", "main").await?;
-        let n = options.iterations;
-        let deep = options.deep_history;
-        if deep > 0 {
-            progress(&format!("{backend}: seeding a {deep}-message session"));
-            let deep_agent = guest_agent(engine, "deep").await?;
-            native::seed(native, "bench", "deep", "main").await?;
-            let mut left = deep;
-            while left > 0 {
-                let k = left.min(SEED_CHUNK);
-                let chunk = vec![user.clone(); k as usize];
-                engine.append(&deep_agent, &chunk, &plain).await?;
-                native::append(native, "bench", "deep", "main", &messages_json(k)).await?;
-                left -= k;
+            if let Some(program) = &options.cold_start_program {
+                progress(&format!("{backend} run {run}: cold_start"));
+                cold.push(cold_start::measure(program, &sides._stores[0].url)?);
             }
-            // Appends to the small session and to the deep one take turns, so
-            // both meet the same machine (other load, the disk's flush times).
-            progress(&format!("{backend}: history append, beside one after {deep} messages"));
-            let mut times = [Duration::ZERO; 4];
-            for _ in 0..n {
-                let start = Instant::now();
-                engine.append(&agent, std::slice::from_ref(&user), &plain).await?;
-                times[0] += start.elapsed();
-                let start = Instant::now();
-                engine.append(&deep_agent, std::slice::from_ref(&user), &plain).await?;
-                times[1] += start.elapsed();
-                let start = Instant::now();
-                native::append(native, "bench", "append", "main", &message_json()).await?;
-                times[2] += start.elapsed();
-                let start = Instant::now();
-                native::append(native, "bench", "deep", "main", &message_json()).await?;
-                times[3] += start.elapsed();
-            }
-            let n_div = n.max(1);
-            results.push(result(backend, "history_append", n, times[0] / n_div, times[2] / n_div));
-            results.push(result(backend, &format!("history_append_at_{deep}"), n, times[1] / n_div, times[3] / n_div));
-        } else {
-            let guest =
-                mean(n, || async { engine.append(&agent, std::slice::from_ref(&user), &plain).await.map(drop) })
-                    .await?;
-            let base =
-                mean(n, || async { Ok(native::append(native, "bench", "append", "main", &message_json()).await?) })
-                    .await?;
-            results.push(result(backend, "history_append", n, guest, base));
         }
-
-        let h = options.history_messages;
-        progress(&format!("{backend}: seeding a {h}-message session"));
-        let long = guest_agent(engine, "long").await?;
-        native::seed(native, "bench", "long", "main").await?;
-        for _ in 0..h {
-            engine.append(&long, std::slice::from_ref(&user), &plain).await?;
-            native::append(native, "bench", "long", "main", &message_json()).await?;
+        if skipped {
+            continue;
         }
-        progress(&format!("{backend}: history load of {h} messages"));
-        let n = options.load_iterations;
-        let guest = mean(n, || async {
-            let json = engine.load_json(&long, None).await?;
-            debug_assert!(json.len() > h as usize);
-            Ok(())
-        })
-        .await?;
-        let base = mean(n, || async { Ok(native::load(native, "bench", "long", "main").await.map(drop)?) }).await?;
-        results.push(result(backend, &format!("history_load_{h}"), n, guest, base));
-
-        progress(&format!("{backend}: lock acquire + release"));
-        let lock_agent = guest_agent(engine, "locks").await?;
-        let n = options.iterations;
-        let ttl = Duration::from_secs(30);
-        let guest = mean(n, || async {
-            let holder = "1:0000bench";
-            match engine.try_acquire_lock(&lock_agent, holder, None, ttl).await? {
-                crate::AcquireOutcome::Acquired(l) => engine.release_lock(&lock_agent, holder, l.token).await,
-                crate::AcquireOutcome::Held(h) => Err(Error::LockHeld(h)),
-            }
-        })
-        .await?;
-        let base = mean(n, || async { Ok(native::lock_cycle(native, "bench", "locks", "main", "1:0000bench").await?) })
-            .await?;
-        results.push(result(backend, "lock_acquire_release", n, guest, base));
+        for (w, _) in guest.clone() {
+            results.push(BenchResult {
+                backend: backend.clone(),
+                workload: w,
+                unit: w.unit(),
+                guest: median_of(&mut guest, w).unwrap_or(f64::NAN),
+                native: median_of(&mut native, w),
+                floor: if has_floor { median_of(&mut floor, w) } else { None },
+            });
+        }
+        if !cold.is_empty() {
+            results.push(BenchResult {
+                backend: backend.clone(),
+                workload: Workload::ColdStart,
+                unit: Workload::ColdStart.unit(),
+                guest: median(&mut cold),
+                native: None,
+                floor: None,
+            });
+        }
     }
-    Ok(results)
+    Ok(BenchReport { machine: Machine::this(), component_bytes: crate::runtime::COMPONENT_WASM.len(), results })
 }

@@ -1,10 +1,43 @@
-//! The native baseline: the same storage work the session logic does for each
+//! The native side: the same storage work the session logic does for each
 //! benchmarked operation, issued directly by Rust code on a [`CheckedStore`]
-//! (no WebAssembly). The ratio guest/native is the cost of running the logic
-//! as a sandboxed component.
+//! (no WebAssembly). Guest against native is the cost of running the logic
+//! as a sandboxed component; native against the floor is the cost of the
+//! storage design.
 
+use async_trait::async_trait;
 use nexau_session_storage::{CheckedStore, Filter, Order, Query, RowSet, StorageError, Value, WriteOp};
 use nexau_session_tables as tables;
+
+use super::side::{AGENT, HOLDER, Side, USER, stamped};
+use crate::{Error, Message, Result};
+
+/// The component's storage calls, made natively on one store.
+pub struct NativeSide {
+    pub(super) store: CheckedStore,
+}
+
+#[async_trait]
+impl Side for NativeSide {
+    async fn create(&self, session: &str) -> Result<()> {
+        Ok(seed(&self.store, USER, session, AGENT).await?)
+    }
+
+    async fn append(&self, session: &str, messages: &[Message]) -> Result<()> {
+        let json = serde_json::to_string(&stamped(messages))
+            .map_err(|e| Error::Invalid(format!("messages cannot be encoded: {e}")))?;
+        Ok(append(&self.store, USER, session, AGENT, &json).await?)
+    }
+
+    async fn load(&self, session: &str, last: Option<u32>) -> Result<Vec<Message>> {
+        let json = load(&self.store, USER, session, AGENT, last).await?;
+        serde_json::from_str(&json)
+            .map_err(|e| Error::Storage(StorageError::backend_caused("stored history cannot be decoded", e)))
+    }
+
+    async fn lock_cycle(&self, session: &str) -> Result<()> {
+        Ok(lock_cycle(&self.store, USER, session, AGENT, HOLDER).await?)
+    }
+}
 
 fn agent_key(u: &str, s: &str, a: &str) -> Vec<Filter> {
     vec![Filter::eq("user_id", u), Filter::eq("session_id", s), Filter::eq("agent_id", a)]
@@ -22,7 +55,7 @@ fn now() -> (i64, Value) {
 }
 
 /// Creates the session and agent rows the operations need.
-pub async fn seed(store: &CheckedStore, u: &str, s: &str, a: &str) -> Result<(), StorageError> {
+pub(super) async fn seed(store: &CheckedStore, u: &str, s: &str, a: &str) -> Result<(), StorageError> {
     let (_, ts) = now();
     let session = RowSet {
         columns: ["user_id", "session_id", "created_at", "updated_at", "context", "storage", "version"]
@@ -62,7 +95,13 @@ pub async fn seed(store: &CheckedStore, u: &str, s: &str, a: &str) -> Result<(),
 /// agent's counters, look each id up among the live messages (a given id may
 /// repeat one stored before), then one batch (advance the counters, touch the
 /// session, insert the message rows and the action).
-pub async fn append(store: &CheckedStore, u: &str, s: &str, a: &str, messages_json: &str) -> Result<(), StorageError> {
+pub(super) async fn append(
+    store: &CheckedStore,
+    u: &str,
+    s: &str,
+    a: &str,
+    messages_json: &str,
+) -> Result<(), StorageError> {
     let found = store.find(tables::AGENTS, &Query::filter(Filter::And(agent_key(u, s, a)))).await?;
     let seq = found.get(0, "next_seq").and_then(Value::as_i64).unwrap_or(1);
     let live = found.get(0, "live_count").and_then(Value::as_i64).unwrap_or(0);
@@ -134,20 +173,31 @@ pub async fn append(store: &CheckedStore, u: &str, s: &str, a: &str, messages_js
 }
 
 /// Loads the conversation: the agent's counters, then its live message rows
-/// in position order, joined into one JSON array as stored.
-pub async fn load(store: &CheckedStore, u: &str, s: &str, a: &str) -> Result<String, StorageError> {
+/// in position order (with `last`, the newest N, read newest first), joined
+/// into one JSON array as stored.
+pub(super) async fn load(
+    store: &CheckedStore,
+    u: &str,
+    s: &str,
+    a: &str,
+    last: Option<u32>,
+) -> Result<String, StorageError> {
     let found = store.find(tables::AGENTS, &Query::filter(Filter::And(agent_key(u, s, a)))).await?;
     let epoch = found.get(0, "epoch").and_then(Value::as_i64).unwrap_or(0);
     let live = Query {
         filter: with(agent_key(u, s, a), [Filter::eq("epoch", epoch), Filter::eq("live", true)]),
-        order_by: vec![Order::parse("pos")],
-        limit: None,
+        order_by: vec![Order::parse(if last.is_some() { "-pos" } else { "pos" })],
+        limit: last.map(u64::from),
         offset: None,
     };
     let rows = store.find(tables::MESSAGES, &live).await?;
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    if last.is_some() {
+        order.reverse();
+    }
     let mut json = String::from("[");
-    for i in 0..rows.len() {
-        if i > 0 {
+    for (k, i) in order.into_iter().enumerate() {
+        if k > 0 {
             json.push(',');
         }
         json.push_str(rows.get(i, "message").and_then(Value::as_str).unwrap_or("null"));
@@ -157,7 +207,13 @@ pub async fn load(store: &CheckedStore, u: &str, s: &str, a: &str) -> Result<Str
 }
 
 /// One lock acquisition (read the row, compare-and-set it) and its release.
-pub async fn lock_cycle(store: &CheckedStore, u: &str, s: &str, a: &str, holder: &str) -> Result<(), StorageError> {
+pub(super) async fn lock_cycle(
+    store: &CheckedStore,
+    u: &str,
+    s: &str,
+    a: &str,
+    holder: &str,
+) -> Result<(), StorageError> {
     let key = || Filter::And(agent_key(u, s, a));
     let row = store.find(tables::AGENT_LOCKS, &Query::filter(key())).await?;
     let (ns, _) = now();

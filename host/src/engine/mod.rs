@@ -9,6 +9,8 @@ mod portable;
 mod records;
 mod sessions;
 mod upgrade;
+#[cfg(test)]
+mod warm_tests;
 pub(crate) mod wit_map;
 
 use std::sync::Arc;
@@ -166,7 +168,7 @@ impl Engine {
     }
 
     async fn instance(&self) -> Result<Instance> {
-        self.runtime.instantiate(self.store.clone()).await
+        self.runtime.instance(self.store.clone()).await
     }
 }
 
@@ -175,15 +177,24 @@ impl Instance {
     /// (see [`Instance::explain`]), an error of the session logic mapped. A
     /// call that failed after storage did is reported with storage's error,
     /// cause and all (the session logic saw only its text), or with the byte
-    /// limit it ran into.
-    fn settle<T>(&mut self, outcome: wasmtime::Result<std::result::Result<T, WitSessionError>>) -> Result<T> {
+    /// limit it ran into. An instance whose call ended normally (with a
+    /// result or an error of the session logic) is kept for the next call
+    /// of its scope; one that failed in the runtime is dropped.
+    fn settle<T>(mut self, outcome: wasmtime::Result<std::result::Result<T, WitSessionError>>) -> Result<T> {
         let failure = self.take_storage_failure();
-        match outcome.map_err(|e| self.explain(e))? {
+        let limit = self.limits().host_call_bytes;
+        let outcome = match outcome {
+            Ok(returned) => {
+                self.recycle();
+                returned
+            }
+            Err(e) => return Err(self.explain(e)),
+        };
+        match outcome {
             Ok(v) => Ok(v),
             Err(e) => Err(match failure {
                 Some(StorageFailure::BudgetSpent) => Error::Runtime(RuntimeError::new(format!(
-                    "the call moved more than {} bytes through storage (Limits::host_call_bytes)",
-                    self.limits().host_call_bytes
+                    "the call moved more than {limit} bytes through storage (Limits::host_call_bytes)"
                 ))),
                 Some(StorageFailure::Backend(cause)) if e.kind == WitErrorKind::Backend => Error::Storage(cause),
                 _ => wit_map::error(e),

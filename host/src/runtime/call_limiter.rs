@@ -8,6 +8,7 @@ use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 pub struct CallLimiter {
     limits: StoreLimits,
     memory_refused: bool,
+    memory_bytes: usize,
 }
 
 impl CallLimiter {
@@ -16,7 +17,18 @@ impl CallLimiter {
         CallLimiter {
             limits: StoreLimitsBuilder::new().memory_size(memory_bytes).instances(instances).build(),
             memory_refused: false,
+            memory_bytes: 0,
         }
+    }
+
+    /// Forgets a refusal noted during an earlier call of the same store.
+    pub fn forget_refusal(&mut self) {
+        self.memory_refused = false;
+    }
+
+    /// The size of the largest linear memory this store was allowed to grow to.
+    pub fn memory_bytes(&self) -> usize {
+        self.memory_bytes
     }
 
     /// Whether the guest was refused memory during this call.
@@ -29,6 +41,9 @@ impl ResourceLimiter for CallLimiter {
     fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         let allowed = self.limits.memory_growing(current, desired, maximum)?;
         self.memory_refused |= !allowed;
+        if allowed {
+            self.memory_bytes = self.memory_bytes.max(desired);
+        }
         Ok(allowed)
     }
 

@@ -1,9 +1,10 @@
 //! How instances get their memory: wasmtime's pooling allocator.
 //!
-//! Every call runs in a fresh instance, so allocating an instance is on every
-//! call's path. With wasmtime's default on-demand allocator each instance maps
-//! its linear memory, async stack and tables with `mmap` and unmaps them when
-//! the store drops, which costs more than the call itself on a fast backend.
+//! A call runs in an idle instance of its scope when there is one, otherwise
+//! in a fresh instance, so allocating an instance is on the path of many
+//! calls. With wasmtime's default on-demand allocator each instance maps its
+//! linear memory, async stack and tables with `mmap` and unmaps them when the
+//! store drops, which costs more than the call itself on a fast backend.
 //! The pool reserves those regions once per process and hands out reset
 //! slots; the memory a call dirtied is zeroed again (through `PAGEMAP_SCAN`
 //! where the kernel has it) before the next call sees the slot, so no call can
@@ -115,6 +116,16 @@ impl InstanceSlots {
     /// Room for `slots` live instances.
     pub fn new(slots: u32) -> Self {
         InstanceSlots { permits: Arc::new(Semaphore::new(slots as usize)) }
+    }
+
+    /// A free slot, if there is one now.
+    pub fn try_acquire(&self) -> Option<OwnedSemaphorePermit> {
+        self.permits.clone().try_acquire_owned().ok()
+    }
+
+    /// Whether a slot is free now (so no call is waiting for one).
+    pub fn has_free(&self) -> bool {
+        self.permits.available_permits() > 0
     }
 
     /// Waits for a free slot; the slot is free again when the permit drops.

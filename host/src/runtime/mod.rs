@@ -1,11 +1,13 @@
 //! The wasmtime runtime that hosts the session-logic component.
 //!
 //! The component is embedded in the binary, compiled once per process and
-//! linked once into an `InstancePre`; every call gets a fresh `Store` (the
-//! guest keeps no state between calls), with its own memory limit, epoch
-//! deadline and storage byte budget. A trap poisons only that store, and
-//! the call reports it in one line (see `call_error`). Instances come from a
-//! pool reserved once per process (see [`InstancePoolConfig`]).
+//! linked once into an `InstancePre`. Each instance has its own `Store`, with
+//! its own memory limit; every call gets a fresh epoch deadline and storage
+//! byte budget. An instance that finished a call normally is kept for the
+//! next call of the same scope (`warm_instances`); a trap poisons only its
+//! store, which is then dropped, and the call reports it in one line (see
+//! `call_error`). Instances come from a pool reserved once per process (see
+//! [`InstancePoolConfig`]).
 
 pub(crate) mod bindings;
 mod cache_seal;
@@ -19,6 +21,7 @@ mod limits;
 mod private_dir;
 mod storage_import;
 mod wall_clock;
+mod warm_instances;
 
 use std::sync::{Arc, OnceLock};
 
@@ -38,6 +41,7 @@ pub(crate) use host_state::StorageFailure;
 use instance_pool::InstanceSlots;
 pub use instance_pool::{DEFAULT_INSTANCE_SLOTS, InstancePoolConfig, MAX_INSTANCE_SLOTS, POOL_ENV};
 pub use limits::Limits;
+use warm_instances::{KEEP_MEMORY_BYTES, WarmInstances};
 
 use crate::{Clock, Error, Result};
 
@@ -49,6 +53,7 @@ struct Compiled {
     engine: wasmtime::Engine,
     pre: SessionLogicPre<HostState>,
     slots: InstanceSlots,
+    warm: WarmInstances,
 }
 
 /// Why this process has no compiled component, kept so that every engine
@@ -92,7 +97,8 @@ fn compile(pool: InstancePoolConfig) -> wasmtime::Result<Compiled> {
     SessionLogic::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
     let pre = SessionLogicPre::new(linker.instantiate_pre(&component)?)?;
     limits::start_epoch_ticker(&engine);
-    Ok(Compiled { engine, pre, slots: InstanceSlots::new(pool.slots) })
+    let warm = WarmInstances::new(pool.slots as usize / 2);
+    Ok(Compiled { engine, pre, slots: InstanceSlots::new(pool.slots), warm })
 }
 
 fn base_config() -> Config {
@@ -117,11 +123,15 @@ pub struct Runtime {
     limits: Limits,
 }
 
-/// One instance of the component, ready for one call.
+/// One instance of the component, ready for one call at a time.
 pub(crate) struct Instance {
     pub(crate) store: Store<HostState>,
     pub(crate) logic: SessionLogic,
     limits: Limits,
+    /// Where it goes back to after a call that ended normally.
+    home: Arc<Compiled>,
+    /// Calls it finished normally before this one.
+    calls: u64,
     /// Declared last so that it is dropped last: the pool slot is free only
     /// once the store is gone.
     _slot: OwnedSemaphorePermit,
@@ -138,9 +148,27 @@ impl Runtime {
         &self.clock
     }
 
+    /// An instance whose storage calls go to `store`, ready for a call: an
+    /// idle one of the same scope when there is one, else a fresh one.
+    pub(crate) async fn instance(&self, store: Arc<CheckedStore>) -> Result<Instance> {
+        let Some(mut warm) = self.compiled.warm.take(&store) else { return self.instantiate(store).await };
+        warm.ready_for_call();
+        Ok(warm)
+    }
+
     /// A fresh instance whose storage calls go to `store`.
     pub(crate) async fn instantiate(&self, store: Arc<CheckedStore>) -> Result<Instance> {
-        let slot = self.compiled.slots.acquire().await;
+        let compiled = &self.compiled;
+        // A slot held by an idle instance is given up for a fresh one of
+        // another scope; a call waits only when every slot is busy.
+        let slot = loop {
+            if let Some(slot) = compiled.slots.try_acquire() {
+                break slot;
+            }
+            if !compiled.warm.evict_oldest() {
+                break compiled.slots.acquire().await;
+            }
+        };
         let wasi = WasiCtxBuilder::new().inherit_stderr().wall_clock(wall_clock::HostClock(self.clock.clone())).build();
         let state = HostState {
             wasi,
@@ -154,7 +182,7 @@ impl Runtime {
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(self.limits.deadline_ticks());
         let logic = self.compiled.pre.instantiate_async(&mut store).await.map_err(|e| self.explain(e, false))?;
-        Ok(Instance { store, logic, limits: self.limits, _slot: slot })
+        Ok(Instance { store, logic, limits: self.limits, home: self.compiled.clone(), calls: 0, _slot: slot })
     }
 
     fn explain(&self, e: wasmtime::Error, memory_refused: bool) -> Error {
@@ -163,6 +191,44 @@ impl Runtime {
 }
 
 impl Instance {
+    /// Resets what each call gets afresh: the deadline, the storage byte
+    /// budget, the notes of the last call's failures.
+    pub(crate) fn ready_for_call(&mut self) {
+        let state = self.store.data_mut();
+        state.budget = limits::CallBudget::new(self.limits.host_call_bytes);
+        state.storage_failure = None;
+        state.limits.forget_refusal();
+        self.store.set_epoch_deadline(self.limits.deadline_ticks());
+    }
+
+    /// Gives the instance back after a call that ended normally, for the
+    /// next call of its scope; see `warm_instances` for what is not kept.
+    pub(crate) fn recycle(mut self) {
+        self.calls += 1;
+        let home = self.home.clone();
+        let keep = self.store.data().limits.memory_bytes() <= KEEP_MEMORY_BYTES && home.slots.has_free();
+        if keep {
+            home.warm.keep(self);
+        }
+    }
+
+    /// Whether its storage calls go to `store` (the same scoped store, not an equal one).
+    pub(crate) fn serves(&self, store: &Arc<CheckedStore>) -> bool {
+        Arc::ptr_eq(&self.store.data().store, store)
+    }
+
+    /// Calls it finished normally before the current one (0: a fresh instance).
+    #[cfg(test)]
+    pub(crate) fn calls(&self) -> u64 {
+        self.calls
+    }
+
+    /// The largest its linear memory has grown to, in bytes.
+    #[cfg(test)]
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.store.data().limits.memory_bytes()
+    }
+
     /// The limits of this instance's calls.
     pub(crate) fn limits(&self) -> &Limits {
         &self.limits

@@ -1,0 +1,148 @@
+//! The SQLite floor: rusqlite on one file with the backend's settings (WAL,
+//! `synchronous=FULL`), prepared statements cached per connection, run on the
+//! calling thread. A turn is one transaction that inserts its messages and
+//! touches the session's `updated_at`; a load is one `SELECT` decoded into
+//! [`Message`]s; a lock cycle is two durable single-row updates.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use nexau_session_storage::StorageError;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::super::side::{AGENT, HOLDER, Side, USER, stamped};
+use crate::{Error, Message, Result};
+
+const SCHEMA: &str = "
+CREATE TABLE sessions (user_id TEXT NOT NULL, session_id TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, session_id));
+CREATE TABLE messages (user_id TEXT NOT NULL, session_id TEXT NOT NULL, agent_id TEXT NOT NULL,
+  pos INTEGER NOT NULL, message TEXT NOT NULL, PRIMARY KEY (user_id, session_id, agent_id, pos));
+CREATE TABLE locks (user_id TEXT NOT NULL, session_id TEXT NOT NULL, agent_id TEXT NOT NULL,
+  holder_id TEXT, token INTEGER NOT NULL, expires_at_ns INTEGER NOT NULL,
+  PRIMARY KEY (user_id, session_id, agent_id));
+";
+
+const INSERT_MESSAGE: &str = "INSERT INTO messages (user_id, session_id, agent_id, pos, message) \
+  VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(pos) + 1, 0) FROM messages \
+  WHERE user_id = ?1 AND session_id = ?2 AND agent_id = ?3), ?4)";
+const TOUCH_SESSION: &str = "UPDATE sessions SET updated_at = ?3 WHERE user_id = ?1 AND session_id = ?2";
+const LOAD: &str = "SELECT message FROM messages WHERE user_id = ?1 AND session_id = ?2 AND agent_id = ?3 ORDER BY pos";
+const LOAD_TAIL: &str = "SELECT message FROM messages WHERE user_id = ?1 AND session_id = ?2 AND agent_id = ?3 \
+  ORDER BY pos DESC LIMIT ?4";
+const ACQUIRE: &str = "UPDATE locks SET holder_id = ?4, token = token + 1, expires_at_ns = ?5 \
+  WHERE user_id = ?1 AND session_id = ?2 AND agent_id = ?3 AND (holder_id IS NULL OR expires_at_ns <= ?6) \
+  RETURNING token";
+const RELEASE: &str = "UPDATE locks SET holder_id = NULL WHERE user_id = ?1 AND session_id = ?2 AND agent_id = ?3 \
+  AND holder_id = ?4 AND token = ?5";
+
+/// A hand-written store on one SQLite file.
+pub struct SqliteFloor {
+    conn: Mutex<Connection>,
+}
+
+fn err(e: rusqlite::Error) -> Error {
+    Error::Storage(StorageError::backend_caused("sqlite floor", e))
+}
+
+fn now_ns() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+}
+
+impl SqliteFloor {
+    /// Creates the file and its tables.
+    pub fn open(path: &Path) -> Result<SqliteFloor> {
+        let conn = Connection::open(path).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(SqliteFloor { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn decode(json: &str) -> Result<Message> {
+    serde_json::from_str(json).map_err(|e| {
+        Error::Storage(StorageError::backend_caused("sqlite floor: a stored message cannot be decoded", e))
+    })
+}
+
+#[async_trait]
+impl Side for SqliteFloor {
+    async fn create(&self, session: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        tx.execute("INSERT INTO sessions VALUES (?1, ?2, ?3)", params![USER, session, now_ns()]).map_err(err)?;
+        tx.execute("INSERT INTO locks VALUES (?1, ?2, ?3, NULL, 0, 0)", params![USER, session, AGENT]).map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    async fn append(&self, session: &str, messages: &[Message]) -> Result<()> {
+        let mut json = Vec::with_capacity(messages.len());
+        for m in stamped(messages) {
+            json.push(
+                serde_json::to_string(&m).map_err(|e| Error::Invalid(format!("message cannot be encoded: {e}")))?,
+            );
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        {
+            let mut insert = tx.prepare_cached(INSERT_MESSAGE).map_err(err)?;
+            for m in &json {
+                insert.execute(params![USER, session, AGENT, m]).map_err(err)?;
+            }
+            let touched =
+                tx.prepare_cached(TOUCH_SESSION).and_then(|mut st| st.execute(params![USER, session, now_ns()]));
+            if touched.map_err(err)? != 1 {
+                return Err(Error::NotFound(format!("session {session}")));
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    async fn load(&self, session: &str, last: Option<u32>) -> Result<Vec<Message>> {
+        let conn = self.conn();
+        let mut out = Vec::new();
+        match last {
+            None => {
+                let mut st = conn.prepare_cached(LOAD).map_err(err)?;
+                let mut rows = st.query(params![USER, session, AGENT]).map_err(err)?;
+                while let Some(row) = rows.next().map_err(err)? {
+                    out.push(decode(row.get_ref(0).map_err(err)?.as_str().map_err(|e| err(e.into()))?)?);
+                }
+            }
+            Some(n) => {
+                let mut st = conn.prepare_cached(LOAD_TAIL).map_err(err)?;
+                let mut rows = st.query(params![USER, session, AGENT, n]).map_err(err)?;
+                while let Some(row) = rows.next().map_err(err)? {
+                    out.push(decode(row.get_ref(0).map_err(err)?.as_str().map_err(|e| err(e.into()))?)?);
+                }
+                out.reverse();
+            }
+        }
+        Ok(out)
+    }
+
+    async fn lock_cycle(&self, session: &str) -> Result<()> {
+        let conn = self.conn();
+        let now = now_ns();
+        let token: Option<i64> = conn
+            .prepare_cached(ACQUIRE)
+            .and_then(|mut st| {
+                st.query_row(params![USER, session, AGENT, HOLDER, now + 30_000_000_000, now], |r| r.get(0)).optional()
+            })
+            .map_err(err)?;
+        let Some(token) = token else { return Err(Error::Conflict("floor lock held".into())) };
+        let released =
+            conn.prepare_cached(RELEASE).and_then(|mut st| st.execute(params![USER, session, AGENT, HOLDER, token]));
+        if released.map_err(err)? != 1 {
+            return Err(Error::Conflict("floor lock lost".into()));
+        }
+        Ok(())
+    }
+}
