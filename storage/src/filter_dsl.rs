@@ -3,28 +3,32 @@
 //! `or=(…)`, `not.and=(…)`, `session_id.not.eq.x`, `user_id.in.(a,b)`,
 //! `root_agent_id.is.null`.
 
-use crate::Error;
-use crate::storage::{ColumnType, Filter, TableSchema, Value};
+use crate::{ColumnType, Filter, TableSchema, Value};
+
+/// Why a filter expression was refused: one line, starting `bad filter`
+/// (or saying how many conditions are too many).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FilterError(pub String);
 
 /// Parses `expr` into a filter over `table`'s columns; values are typed by
 /// the column they are compared with.
 ///
 /// ```
-/// # use nexau_session::storage::{Column, ColumnType, Filter, TableSchema};
+/// # use nexau_session_storage::{Column, ColumnType, Filter, TableSchema};
 /// # let table = TableSchema { name: "t".into(), primary_key: vec!["user_id".into()], indexes: vec![],
 /// #   columns: vec![Column { name: "user_id".into(), ty: ColumnType::Text, nullable: false },
 /// #                 Column { name: "version".into(), ty: ColumnType::Int, nullable: false }] };
-/// use nexau_session::parse_filter;
+/// use nexau_session_storage::filter_dsl::parse_filter;
 /// let f = parse_filter("and=(user_id.eq.alice,version.gt.2)", &table).unwrap();
 /// assert_eq!(f, Filter::and([Filter::eq("user_id", "alice"), Filter::gt("version", 2i64)]));
 /// ```
-pub fn parse_filter(expr: &str, table: &TableSchema) -> Result<Filter, Error> {
+pub fn parse_filter(expr: &str, table: &TableSchema) -> Result<Filter, FilterError> {
     let shown = || {
         let head: String = expr.chars().take(60).collect();
         if head.len() < expr.len() { format!("{head:?}…") } else { format!("{head:?}") }
     };
-    let filter =
-        parse_expr(expr.trim(), table).map_err(|why| Error::Invalid(format!("bad filter {}: {why}", shown())))?;
+    let filter = parse_expr(expr.trim(), table).map_err(|why| FilterError(format!("bad filter {}: {why}", shown())))?;
     check_terms(&filter)?;
     Ok(filter)
 }
@@ -38,15 +42,15 @@ pub const MAX_FILTER_TERMS: usize = 256;
 /// more than [`MAX_FILTER_TERMS`] conditions in all.
 ///
 /// ```
-/// # use nexau_session::storage::{Column, ColumnType, Filter, TableSchema};
+/// # use nexau_session_storage::{Column, ColumnType, Filter, TableSchema};
 /// # let table = TableSchema { name: "t".into(), primary_key: vec!["user_id".into()], indexes: vec![],
 /// #   columns: vec![Column { name: "user_id".into(), ty: ColumnType::Text, nullable: false }] };
-/// use nexau_session::{parse_filters, MAX_FILTER_TERMS};
+/// use nexau_session_storage::filter_dsl::{parse_filters, MAX_FILTER_TERMS};
 /// assert_eq!(parse_filters::<&str>(&[], &table).unwrap(), Filter::All);
 /// let many = vec!["user_id.eq.a"; MAX_FILTER_TERMS + 1];
 /// assert!(parse_filters(&many, &table).unwrap_err().to_string().contains("conditions"));
 /// ```
-pub fn parse_filters<S: AsRef<str>>(exprs: &[S], table: &TableSchema) -> Result<Filter, Error> {
+pub fn parse_filters<S: AsRef<str>>(exprs: &[S], table: &TableSchema) -> Result<Filter, FilterError> {
     if exprs.len() > MAX_FILTER_TERMS {
         return Err(too_many(exprs.len()));
     }
@@ -56,15 +60,15 @@ pub fn parse_filters<S: AsRef<str>>(exprs: &[S], table: &TableSchema) -> Result<
     Ok(filter)
 }
 
-fn check_terms(filter: &Filter) -> Result<(), Error> {
+fn check_terms(filter: &Filter) -> Result<(), FilterError> {
     match terms(filter) {
         n if n > MAX_FILTER_TERMS => Err(too_many(n)),
         _ => Ok(()),
     }
 }
 
-fn too_many(n: usize) -> Error {
-    Error::Invalid(format!("the filters hold {n} conditions; at most {MAX_FILTER_TERMS} are accepted"))
+fn too_many(n: usize) -> FilterError {
+    FilterError(format!("the filters hold {n} conditions; at most {MAX_FILTER_TERMS} are accepted"))
 }
 
 /// The conditions in `filter`.
@@ -174,7 +178,7 @@ fn typed_value(text: &str, ty: ColumnType, field: &str) -> Result<Value, String>
         ColumnType::Float => Value::Float(text.parse().map_err(|_| bad("a number"))?),
         ColumnType::Bool => Value::Bool(text.parse().map_err(|_| bad("true or false"))?),
         ColumnType::Timestamp => {
-            let t = crate::storage::Timestamp::parse_rfc3339(text).map_err(|e| format!("{field}: {e}"))?;
+            let t = crate::Timestamp::parse_rfc3339(text).map_err(|e| format!("{field}: {e}"))?;
             Value::from(t)
         }
         ColumnType::Text | ColumnType::Json => Value::Text(text.to_owned()),
@@ -185,7 +189,7 @@ fn typed_value(text: &str, ty: ColumnType, field: &str) -> Result<Value, String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::Column;
+    use crate::Column;
 
     fn table() -> TableSchema {
         let col = |name: &str, ty| Column { name: name.into(), ty, nullable: true };
