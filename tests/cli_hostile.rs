@@ -147,6 +147,22 @@ fn rows(dir: &Path) -> Vec<Row> {
         row(2, &["sessions", "delete", "--user", "u1", "--session", "../s1"]),
         row(2, &["demo", "--user", "a b"]),
         row(2, &["cleanup", "--older-than", "1s", "--user", "u/1"]),
+        // filters, sort keys, cursors, export/import/migrate inputs
+        row(2, &["sessions", "list", "--filter", "nope.eq.1"]),
+        row(2, &["sessions", "list", "--filter", "and=(user_id.eq.a"]),
+        row(2, &["sessions", "list", "--filter", "user_id.like.a\\"]),
+        row(2, &["sessions", "list", "--order-by", "-nope"]),
+        row(2, &["sessions", "list", "--after", "u1"]),
+        row(2, &["sessions", "list", "--after", "u1/a b"]),
+        row(2, &["sessions", "list", "--after", "u1/s1", "--order-by", "root_agent_id"]),
+        row(2, &["export", "--filter", "version.like.1"]),
+        row(2, &["export", "--user", "a b"]),
+        row(2, &["import", "no-such-file.jsonl"]),
+        row(2, &["import", "."]),
+        with_stdin(b"not an export\n", 2, &["import", "-"]),
+        with_stdin(b"{\"format\":\"nexau-session-export\",\"version\":99}\n", 2, &["import", "-"]),
+        row(2, &["migrate", "--to", "redis://x"]),
+        row(2, &["migrate", "--to", URL]),
         // roles
         r(
             2,

@@ -261,12 +261,15 @@ fn component_and_native_writers_at_once_lose_nothing() {
 fn bad_input_exits_2_with_one_line_and_writes_nothing() {
     let Some(wt) = wasmtime() else { return };
     let (_root, data) = scratch();
-    let cases: [&[&str]; 6] = [
+    let cases: [&[&str]; 8] = [
         &["history", "append", "--user", "bad id", "--session", "s", "--role", "user", "--text", "x"],
         &["history", "append", "--user", "u", "--session", "s", "--role", "system", "--text", "x"],
         &["history", "append", "--user", "u", "--session", "s", "--role", "boss", "--text", "x"],
         &["history", "show", "--user", "u", "--session", "s", "--agent", "../x"],
         &["sessions", "list", "--filter", "nope.eq.1"],
+        &["sessions", "list", "--order-by", "nope"],
+        // The session logic's filters have no form for like: refused, not ignored.
+        &["sessions", "list", "--filter", "user_id.like.a*"],
         &["no-such-command"],
     ];
     for args in cases {
@@ -276,7 +279,7 @@ fn bad_input_exits_2_with_one_line_and_writes_nothing() {
         assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: one line, got {stderr:?}");
         assert!(stderr.starts_with("error:"), "{args:?}: {stderr}");
     }
-    // Only the filter case reached the store (to read the declared columns): nothing else wrote.
+    // Only the listing cases reached the store (to read the declared columns): nothing was written.
     let listed: Vec<String> =
         std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(

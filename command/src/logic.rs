@@ -19,7 +19,7 @@ pub mod bindings {
 pub use bindings::nexau::session::types::AgentRef;
 pub use bindings::nexau::session::types::ErrorKind;
 use bindings::nexau::session::types::SessionError;
-pub use bindings::nexau::session::{history, locks, sessions, storage};
+pub use bindings::nexau::session::{history, locks, sessions};
 use bindings::nexau::session_wasi::store::{self, StoreError};
 
 /// A session-logic error as the native CLI reports it.
@@ -51,9 +51,10 @@ pub fn open(db: &str) -> Result<(), Failure> {
     sessions::setup_models().map_err(failure)
 }
 
-/// `exprs`, ANDed, as a filter over the `sessions` table.
-pub fn sessions_filter(exprs: &[String]) -> Result<storage::Filter, Failure> {
-    store::parse_filter("sessions", exprs).map_err(store_failure)
+/// `--filter`s (ANDed) and `--order-by`s of `sessions list`, parsed against
+/// the `sessions` table; the sort keys made total as the native CLI makes them.
+pub fn session_listing(filters: &[String], order_by: &[String]) -> Result<store::SessionListing, Failure> {
+    store::parse_session_listing(filters, order_by).map_err(store_failure)
 }
 
 /// A session as the native CLI prints it (`context`, `storage` and

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::args::{SessionArgs, SessionsCommand};
 use crate::failure::Failure;
-use crate::logic::{self, Agent, Lease, Session, failure, sessions, storage};
+use crate::logic::{self, Agent, Lease, Session, failure, sessions};
 use crate::output::{now_ns, ns_to_rfc3339, print_json, say};
 
 /// The session does not exist: what `show`, `delete` and `locks show` report.
@@ -19,10 +19,11 @@ pub fn run(cmd: SessionsCommand) -> Result<(), Failure> {
             say!("{}", s.session_id)?;
         }
         SessionsCommand::List { user, filter, order_by, limit, offset, json } => {
+            let listing = logic::session_listing(&filter, &order_by)?;
             let query = sessions::SessionQuery {
                 user_id: user,
-                filter: logic::sessions_filter(&filter)?,
-                order_by: order_by.iter().map(|o| order(o)).collect(),
+                filter: listing.filter,
+                order_by: listing.order_by,
                 limit,
                 offset,
             };
@@ -97,12 +98,4 @@ pub fn run(cmd: SessionsCommand) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-/// A sort key: `column`, or `-column` for descending (the native `Order::parse`).
-fn order(text: &str) -> storage::Order {
-    match text.strip_prefix('-') {
-        Some(field) => storage::Order { field: field.to_owned(), descending: true },
-        None => storage::Order { field: text.to_owned(), descending: false },
-    }
 }

@@ -29,6 +29,7 @@ mod clock;
 pub mod db_url;
 mod engine;
 mod error;
+pub mod export_format;
 mod filter_dsl;
 pub mod ids;
 mod manager;
@@ -42,11 +43,11 @@ pub use clock::{Clock, ManualClock, NOW_ENV, SystemClock, clock_from_env};
 pub use db_url::DbUrl;
 pub use engine::{
     AcquireOutcome, AgentLockModel, AgentModel, AgentRunActionModel, DEFAULT_SCOPE, DeleteRule, Engine, EngineBuilder,
-    Fence, HistoryAction, HistoryPage, PAGE_BYTES, PageCursor, PageStart, Record, RowReader, RunStatus, SessionModel,
-    WriteOptions,
+    Fence, HistoryAction, HistoryPage, ImportOutcome, PAGE_BYTES, PageCursor, PageStart, Record, RowReader, RunStatus,
+    SessionModel, SessionRows, StaleSession, WriteOptions,
 };
 pub use error::{Error, LockHolder, Result, RuntimeError};
-pub use filter_dsl::{MAX_FILTER_TERMS, parse_filter, parse_filters};
+pub use filter_dsl::{MAX_FILTER_TERMS, parse_filter, parse_filters, parse_order};
 pub use manager::{BusyPolicy, SessionManager, SessionManagerBuilder};
 pub use nexau_session_message::{ContentBlock, Message, Role, UnknownRole};
 pub use nexau_session_storage as storage;

@@ -221,6 +221,17 @@ pub enum Filter {
     },
     /// `field IS NULL`.
     IsNull(String),
+    /// `field LIKE pattern` on a text column: `%` any run, `_` one
+    /// character, `\` escapes (see [`LikePattern`](crate::LikePattern));
+    /// `case_insensitive` folds ASCII letters only. NULL never matches.
+    Like {
+        /// Column name (a text column).
+        field: String,
+        /// The pattern.
+        pattern: String,
+        /// Compare ASCII letters without case (`ilike`).
+        case_insensitive: bool,
+    },
     /// Every sub-filter matches (an empty list matches every row).
     And(Vec<Filter>),
     /// Some sub-filter matches (an empty list matches nothing).
@@ -265,6 +276,14 @@ impl Filter {
     pub fn is_null(field: impl Into<String>) -> Filter {
         Filter::IsNull(field.into())
     }
+    /// `field LIKE pattern` (case-sensitive).
+    pub fn like(field: impl Into<String>, pattern: impl Into<String>) -> Filter {
+        Filter::Like { field: field.into(), pattern: pattern.into(), case_insensitive: false }
+    }
+    /// `field LIKE pattern`, ASCII letters compared without case.
+    pub fn ilike(field: impl Into<String>, pattern: impl Into<String>) -> Filter {
+        Filter::Like { field: field.into(), pattern: pattern.into(), case_insensitive: true }
+    }
     /// All of `filters`.
     pub fn and(filters: impl IntoIterator<Item = Filter>) -> Filter {
         Filter::And(filters.into_iter().collect())
@@ -289,7 +308,10 @@ impl Filter {
     fn collect_fields<'a>(&'a self, out: &mut Vec<&'a str>) {
         match self {
             Filter::All => {}
-            Filter::Cmp { field, .. } | Filter::In { field, .. } | Filter::IsNull(field) => out.push(field),
+            Filter::Cmp { field, .. }
+            | Filter::In { field, .. }
+            | Filter::IsNull(field)
+            | Filter::Like { field, .. } => out.push(field),
             Filter::And(v) | Filter::Or(v) => v.iter().for_each(|f| f.collect_fields(out)),
             Filter::Not(f) => f.collect_fields(out),
         }

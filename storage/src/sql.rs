@@ -14,7 +14,7 @@
 //! assert_eq!(params.len(), 1);
 //! ```
 
-use crate::{CmpOp, Column, ColumnType, Filter, Index, Query, TableSchema, Value};
+use crate::{CmpOp, Column, ColumnType, Filter, Index, LikePattern, Query, TableSchema, Value};
 
 /// How bound parameters are written in SQL text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +61,29 @@ pub struct Dialect {
     pub json_as_text: &'static str,
     /// Appended to `CREATE TABLE` (MySQL: engine and character set).
     pub table_options: &'static str,
+    /// How `like`/`ilike` filters are written (see [`LikeStyle`]).
+    pub like: LikeStyle,
 }
+
+/// How a dialect writes a [`Filter::Like`] so that it means exactly what
+/// [`LikePattern`] says: case-sensitive, one character per `_`, ASCII-only
+/// case folding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LikeStyle {
+    /// SQLite: its `LIKE` folds exactly the ASCII letters, so `ilike` is
+    /// `LIKE … ESCAPE '!'`; `like` is `GLOB`, which is case-sensitive.
+    Sqlite,
+    /// PostgreSQL: `LIKE … ESCAPE '!'` (case-sensitive); `ilike` lowers the
+    /// column's ASCII letters with `translate` (not `ILIKE`, whose folding
+    /// follows the locale).
+    Postgres,
+    /// MySQL/MariaDB: `LIKE … ESCAPE '!'` under the binary collation
+    /// (case-sensitive); `ilike` lowers the column's ASCII letters with
+    /// nested `REPLACE`s (not `LOWER`, which folds beyond ASCII).
+    Mysql,
+}
+
+const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 /// The SQLite type of a column type (also how SQLite reports it back).
 pub fn sqlite_type(ty: ColumnType) -> &'static str {
@@ -147,6 +169,7 @@ impl Dialect {
         key_bytes: None,
         json_as_text: "",
         table_options: "",
+        like: LikeStyle::Sqlite,
     };
     /// PostgreSQL: `$n`, double quotes, explicit NULL order.
     pub const POSTGRES: Dialect = Dialect {
@@ -158,6 +181,7 @@ impl Dialect {
         key_bytes: None,
         json_as_text: "::text",
         table_options: "",
+        like: LikeStyle::Postgres,
     };
     /// MySQL/MariaDB: `?`, backticks, native NULL order.
     pub const MYSQL: Dialect = Dialect {
@@ -169,6 +193,7 @@ impl Dialect {
         key_bytes: Some(3072),
         json_as_text: "",
         table_options: " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin",
+        like: LikeStyle::Mysql,
     };
 
     /// Quotes an identifier, doubling any quote character inside it.
@@ -323,11 +348,38 @@ impl Dialect {
                 format!("{} IN ({})", self.operand(field, json), phs.join(", "))
             }
             Filter::IsNull(field) => format!("{} IS NULL", self.quote_ident(field)),
+            Filter::Like { field, pattern, case_insensitive } => self.like(field, pattern, *case_insensitive, params),
             Filter::And(v) if v.is_empty() => "1=1".to_owned(),
             Filter::Or(v) if v.is_empty() => "1=0".to_owned(),
             Filter::And(v) => self.join(v, " AND ", params),
             Filter::Or(v) => self.join(v, " OR ", params),
             Filter::Not(f) => format!("(NOT {})", self.filter(f, params)),
+        }
+    }
+
+    /// `field LIKE pattern` as [`LikeStyle`] says. The pattern has passed
+    /// validation; one that does not parse matches nothing.
+    fn like(&self, field: &str, pattern: &str, fold: bool, params: &mut Vec<Value>) -> String {
+        let Ok(pattern) = LikePattern::parse(pattern) else { return "1=0".to_owned() };
+        let column = self.quote_ident(field);
+        match (self.like, fold) {
+            (LikeStyle::Sqlite, false) => {
+                format!("{column} GLOB {}", self.bind(Value::Text(pattern.to_glob()), params))
+            }
+            (LikeStyle::Sqlite, true) | (LikeStyle::Postgres | LikeStyle::Mysql, false) => {
+                format!("{column} LIKE {} ESCAPE '!'", self.bind(Value::Text(pattern.to_sql_like(fold)), params))
+            }
+            (LikeStyle::Postgres, true) => format!(
+                "translate({column}, '{UPPER}', '{}') LIKE {} ESCAPE '!'",
+                UPPER.to_ascii_lowercase(),
+                self.bind(Value::Text(pattern.to_sql_like(true)), params)
+            ),
+            (LikeStyle::Mysql, true) => {
+                let lowered = UPPER
+                    .chars()
+                    .fold(column, |inner, c| format!("REPLACE({inner}, '{c}', '{}')", c.to_ascii_lowercase()));
+                format!("{lowered} LIKE {} ESCAPE '!'", self.bind(Value::Text(pattern.to_sql_like(true)), params))
+            }
         }
     }
 

@@ -260,6 +260,18 @@ fn check_filter_at(
             column(schema, &field)?;
             Filter::IsNull(field)
         }
+        Filter::Like { field, pattern, case_insensitive } => {
+            spend(budget, 1)?;
+            let col = column(schema, &field)?;
+            if col.ty != ColumnType::Text {
+                return Err(invalid(format!(
+                    "like on `{t}`.`{field}`: it holds {}, and like takes a text column",
+                    col.ty
+                )));
+            }
+            crate::LikePattern::parse(&pattern).map_err(|why| invalid(format!("like on `{t}`.`{field}`: {why}")))?;
+            Filter::Like { field, pattern, case_insensitive }
+        }
         Filter::And(v) => {
             Filter::And(v.into_iter().map(|f| check_filter_at(schema, f, depth + 1, budget)).collect::<Result<_, _>>()?)
         }

@@ -604,6 +604,58 @@ mod cases {
         assert_eq!(got.columns, names(&items()));
     }
 
+    /// `like`/`ilike`: the same rows on every backend, whatever its collation
+    /// or locale: `%`, `_` (one character, also a multi-byte one), `\`
+    /// escapes, case-sensitive `like`, ASCII-only folding in `ilike`, NULL
+    /// never matching (nor its negation), counts and deletes alike.
+    pub async fn like_patterns(h: Harness) {
+        let s = setup(&h, "t1").await;
+        let names: [(i64, Option<&str>); 11] = [
+            (1, Some("alice")),
+            (2, Some("Alice")),
+            (3, Some("ALICE_B")),
+            (4, Some("al%ce")),
+            (5, Some("al_ce")),
+            (6, Some("Émile")),
+            (7, Some("émile")),
+            (8, None),
+            (9, Some(r"back\slash")),
+            (10, Some("")),
+            (11, Some("a*[?]")),
+        ];
+        let data: Vec<(i64, Option<&str>, Option<i64>)> = names.iter().map(|&(i, n)| (i, n, None)).collect();
+        s.insert("items", items_rows(&data)).await.unwrap();
+        let cases: Vec<(Filter, Vec<i64>)> = vec![
+            (Filter::like("name", "al%"), vec![1, 4, 5]),
+            (Filter::like("name", "al_ce"), vec![1, 4, 5]),
+            (Filter::like("name", r"al\_ce"), vec![5]),
+            (Filter::like("name", r"al\%ce"), vec![4]),
+            (Filter::ilike("name", "alice%"), vec![1, 2, 3]),
+            (Filter::ilike("name", r"alice\_%"), vec![3]),
+            (Filter::like("name", "_mile"), vec![6, 7]),
+            (Filter::ilike("name", "émile"), vec![7]),
+            (Filter::ilike("name", "ÉMILE"), vec![6]),
+            (Filter::ilike("name", "éMILE"), vec![7]),
+            (Filter::like("name", r"%\\%"), vec![9]),
+            (Filter::like("name", ""), vec![10]),
+            (Filter::like("name", "%"), vec![1, 2, 3, 4, 5, 6, 7, 9, 10, 11]),
+            (Filter::like("name", "a*[?]"), vec![11]),
+            (Filter::like("name", "a_[_]"), vec![11]),
+            (Filter::not(Filter::like("name", "%a%")), vec![2, 3, 6, 7, 10]),
+            (Filter::or([Filter::like("name", "x%"), Filter::is_null("name")]), vec![8]),
+        ];
+        for (filter, want) in cases {
+            assert_eq!(find_ids(&s, "items", filter.clone()).await, want, "{filter:?}");
+            assert_eq!(s.count("items", &filter).await.unwrap(), want.len() as u64, "count {filter:?}");
+        }
+        for bad in [Filter::like("name", "ends\\"), Filter::like("n", "1%")] {
+            let r = s.find("items", &Query::filter(bad.clone())).await;
+            assert!(matches!(r, Err(StorageError::Invalid(_))), "{bad:?}: {r:?}");
+        }
+        assert_eq!(s.delete("items", Filter::ilike("name", "ALICE")).await.unwrap(), 2);
+        assert_eq!(find_ids(&s, "items", Filter::ilike("name", "al%")).await, vec![3, 4, 5]);
+    }
+
     pub async fn the_schema_record_name_is_reserved(h: Harness) {
         let mut reserved = items();
         reserved.name = SCHEMA_TABLE.into();
@@ -639,4 +691,5 @@ conformance!(
     setup_adds_declared_nullable_columns,
     setup_refuses_incompatible_columns,
     the_schema_record_name_is_reserved,
+    like_patterns,
 );

@@ -136,9 +136,10 @@ pub(crate) fn filter_from_wit(f: wit::Filter) -> Result<st::Filter, st::StorageE
     }
 }
 
-/// Filter tree → flat WIT filter.
-pub(crate) fn filter_to_wit(f: &st::Filter) -> wit::Filter {
-    fn push(f: &st::Filter, nodes: &mut Vec<wit::FilterNode>) -> u32 {
+/// Filter tree → flat WIT filter; `like` has no WIT form and is refused
+/// (the text says so).
+pub(crate) fn filter_to_wit(f: &st::Filter) -> Result<wit::Filter, String> {
+    fn push(f: &st::Filter, nodes: &mut Vec<wit::FilterNode>) -> Result<u32, String> {
         let node = match f {
             st::Filter::All => wit::FilterNode::And(Vec::new()),
             st::Filter::Cmp { field, op, value } => wit::FilterNode::Compare(wit::Comparison {
@@ -151,18 +152,24 @@ pub(crate) fn filter_to_wit(f: &st::Filter) -> wit::Filter {
                 values: values.iter().cloned().map(value_to_wit).collect(),
             }),
             st::Filter::IsNull(field) => wit::FilterNode::IsNull(field.clone()),
-            st::Filter::And(v) => wit::FilterNode::And(v.iter().map(|c| push(c, nodes)).collect()),
-            st::Filter::Or(v) => wit::FilterNode::Or(v.iter().map(|c| push(c, nodes)).collect()),
-            st::Filter::Not(c) => wit::FilterNode::Not(push(c, nodes)),
+            st::Filter::Like { field, .. } => {
+                return Err(format!(
+                    "bad filter on {field}: like and ilike are not available in the component (the session logic's \
+                     filters have no form for them); the native nexau-session has them"
+                ));
+            }
+            st::Filter::And(v) => wit::FilterNode::And(v.iter().map(|c| push(c, nodes)).collect::<Result<_, _>>()?),
+            st::Filter::Or(v) => wit::FilterNode::Or(v.iter().map(|c| push(c, nodes)).collect::<Result<_, _>>()?),
+            st::Filter::Not(c) => wit::FilterNode::Not(push(c, nodes)?),
         };
         nodes.push(node);
-        (nodes.len() - 1) as u32
+        Ok((nodes.len() - 1) as u32)
     }
     let mut nodes = Vec::new();
     if !matches!(f, st::Filter::All) {
-        push(f, &mut nodes);
+        push(f, &mut nodes)?;
     }
-    wit::Filter { nodes }
+    Ok(wit::Filter { nodes })
 }
 
 /// WIT query → model query.

@@ -24,7 +24,7 @@ mod ready;
 
 use std::sync::OnceLock;
 
-use nexau_session_storage::{CheckedStore, DbUrl, SchemaRegistry, StorageError, backends, filter_dsl};
+use nexau_session_storage::{CheckedStore, DbUrl, Order, SchemaRegistry, StorageError, backends, filter_dsl};
 
 /// Bindings generated from `wit/` and `../wit/` for the `wasi-storage` world.
 #[allow(missing_docs)]
@@ -36,9 +36,12 @@ pub(crate) mod bindings {
 }
 
 use bindings::exports::nexau::session::storage as wit;
-use bindings::exports::nexau::session_wasi::store::StoreError;
+use bindings::exports::nexau::session_wasi::store::{SessionListing, StoreError};
 use convert::*;
 use ready::ready;
+
+/// The sessions table, which `parse-session-listing` parses against.
+const SESSIONS: &str = "sessions";
 
 /// The scope every call is bound to: the native CLI's.
 const SCOPE: &str = "default";
@@ -76,13 +79,24 @@ impl bindings::exports::nexau::session_wasi::store::Guest for Component {
         STORE.set(checked).map_err(|_| StoreError::Invalid("a store is open already".into()))
     }
 
-    fn parse_filter(table: String, exprs: Vec<String>) -> Result<wit::Filter, StoreError> {
+    fn parse_session_listing(filters: Vec<String>, order_by: Vec<String>) -> Result<SessionListing, StoreError> {
         let store =
             STORE.get().ok_or_else(|| StoreError::Backend("no store is open: call store.open(url) first".into()))?;
         let schema =
-            store.schema(&table).ok_or_else(|| StoreError::Backend(format!("table `{table}` is not set up")))?;
-        let filter = filter_dsl::parse_filters(&exprs, &schema).map_err(|e| StoreError::Invalid(e.0))?;
-        Ok(filter_to_wit(&filter))
+            store.schema(SESSIONS).ok_or_else(|| StoreError::Backend(format!("table `{SESSIONS}` is not set up")))?;
+        let orders = order_by
+            .iter()
+            .map(|o| filter_dsl::parse_order(o, &schema))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Invalid(e.0))?;
+        let filter = filter_dsl::parse_filters(&filters, &schema).map_err(|e| StoreError::Invalid(e.0))?;
+        Ok(SessionListing {
+            filter: filter_to_wit(&filter).map_err(StoreError::Invalid)?,
+            order_by: total_order(orders)
+                .into_iter()
+                .map(|o| wit::Order { field: o.field, descending: o.descending })
+                .collect(),
+        })
     }
 }
 
@@ -127,6 +141,21 @@ impl wit::Guest for Component {
 // only valid in a wasm module.
 #[cfg(target_arch = "wasm32")]
 bindings::export!(Component with_types_in bindings);
+
+/// The sort keys made total, as the native CLI makes them: the given ones
+/// (default `created_at`, `session_id`), then `user_id` and `session_id`
+/// where missing, so that every row has one place.
+fn total_order(mut orders: Vec<Order>) -> Vec<Order> {
+    if orders.is_empty() {
+        orders = vec![Order::parse("created_at"), Order::parse("session_id")];
+    }
+    for key in ["user_id", "session_id"] {
+        if !orders.iter().any(|o| o.field == key) {
+            orders.push(Order::parse(key));
+        }
+    }
+    orders
+}
 
 /// `e`'s text and its causes', on one line (what the host sends the session
 /// logic too).

@@ -6,8 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use nexau_session::ids::{check as id, check_opt as id_opt};
+use nexau_session::storage::TableSchema;
 use nexau_session::storage::backends;
-use nexau_session::{DbUrl, Error, Result, Role};
+use nexau_session::{DbUrl, Engine, Error, Record, Result, Role, SessionModel, parse_filters, parse_order};
 
 use super::Command;
 use super::history::HistoryCommand;
@@ -35,7 +36,29 @@ pub async fn command(db: &str, cmd: &mut Command) -> Result<()> {
             id("user_id", user)?;
             id_opt("session_id", session.as_deref())
         }
-        Command::Sessions(SessionsCommand::List { user, .. }) => id_opt("user_id", user.as_deref()),
+        Command::Sessions(SessionsCommand::List { user, filter, order_by, after, .. }) => {
+            id_opt("user_id", user.as_deref())?;
+            let table = sessions_table().await?;
+            parse_filters(filter, &table)?;
+            let orders = order_by.iter().map(|o| parse_order(o, &table)).collect::<Result<Vec<_>>>()?;
+            if after.is_some() {
+                super::sessions::parse_cursor(after.as_deref())?;
+                super::sessions::keyset_columns(&orders, &table)?;
+            }
+            Ok(())
+        }
+        Command::Export(a) => {
+            id_opt("user_id", a.user.as_deref())?;
+            parse_filters(&a.filter, &sessions_table().await?).map(drop)
+        }
+        Command::Import(a) => super::import::check(a).await,
+        Command::Migrate(a) => {
+            DbUrl::parse(&a.to)?;
+            if a.to == db {
+                return Err(Error::Invalid("--to names the store being migrated (--db); give another".into()));
+            }
+            Ok(())
+        }
         Command::Sessions(SessionsCommand::Show { target, .. } | SessionsCommand::Delete { target })
         | Command::Locks(LocksCommand::Show { target, .. }) => session_ids(&target.user, &target.session),
         Command::History(HistoryCommand::Append { target, role, text, text_file, idempotency_key }) => {
@@ -64,6 +87,15 @@ pub async fn command(db: &str, cmd: &mut Command) -> Result<()> {
             None => Ok(()),
         },
     }
+}
+
+/// The declared `sessions` table, learnt without opening the database.
+async fn sessions_table() -> Result<TableSchema> {
+    Engine::declared_schemas()
+        .await?
+        .into_iter()
+        .find(|t| t.name == SessionModel::TABLE)
+        .ok_or_else(|| Error::TableNotFound(SessionModel::TABLE.into()))
 }
 
 fn session_ids(user: &str, session: &str) -> Result<()> {

@@ -7,10 +7,14 @@ mod cleanup;
 mod compact;
 mod demo;
 mod exit;
+mod export;
 mod history;
+mod import;
 mod locks;
+mod migrate;
 mod output;
 mod parse_error;
+mod progress;
 mod sessions;
 mod signals;
 mod stdin;
@@ -56,6 +60,12 @@ enum Command {
     Locks(locks::LocksCommand),
     /// Delete sessions (with their agents, history and locks) not updated for a while.
     Cleanup(cleanup::CleanupArgs),
+    /// Write sessions, with everything that belongs to them, to stdout in the portable export format.
+    Export(export::ExportArgs),
+    /// Read sessions from an export file (or - for stdin) into this store; idempotent, each session all or nothing.
+    Import(import::ImportArgs),
+    /// Copy every session into the store at --to URL (any backend), then check the row counts of every table.
+    Migrate(migrate::MigrateArgs),
     /// Rewrite a JSONL store's files without their dead records (elsewhere: says there is nothing to do).
     Compact,
     /// The performance harness: each operation through the component and through a native baseline.
@@ -72,6 +82,8 @@ impl Command {
             Command::History(c) => matches!(c, history::HistoryCommand::Append { .. }),
             Command::Locks(c) => matches!(c, locks::LocksCommand::Hold { .. }),
             Command::Cleanup(a) => !a.dry_run,
+            Command::Export(_) => false,
+            Command::Import(_) | Command::Migrate(_) => true,
             Command::Compact => true,
             Command::Bench(_) => false,
             Command::Demo(_) | Command::Chat(_) => true,
@@ -184,6 +196,9 @@ async fn dispatch(cli: Cli, shutdown: &Shutdown) -> anyhow::Result<u8> {
         Command::History(cmd) => history::run(open(&cli.db).await?, cmd).await,
         Command::Locks(cmd) => locks::run(open(&cli.db).await?, cmd, shutdown).await,
         Command::Cleanup(args) => cleanup::run(open(&cli.db).await?, args).await,
+        Command::Export(args) => export::run(open(&cli.db).await?, args).await,
+        Command::Import(args) => import::run(open(&cli.db).await?, args).await,
+        Command::Migrate(args) => migrate::run(open(&cli.db).await?, args).await,
         Command::Compact => compact::run(open(&cli.db).await?, &cli.db).await,
         Command::Bench(args) => bench::run(args).await,
     }

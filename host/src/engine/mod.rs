@@ -5,6 +5,7 @@ mod locks;
 mod maintenance;
 pub(crate) mod message_rows;
 mod models;
+mod portable;
 mod records;
 mod sessions;
 mod upgrade;
@@ -24,6 +25,7 @@ use crate::{Clock, DbUrl, Error, Result, RuntimeError, clock_from_env};
 pub use history::{Fence, HistoryAction, HistoryPage, PAGE_BYTES, PageCursor, PageStart, RunStatus, WriteOptions};
 pub use locks::AcquireOutcome;
 pub use models::{AgentLockModel, AgentModel, AgentRunActionModel, SessionModel};
+pub use portable::{ImportOutcome, SessionRows, StaleSession};
 pub use records::{DeleteRule, Record, RowReader};
 
 /// The scope a store uses unless told otherwise.
@@ -150,6 +152,17 @@ impl Engine {
     /// [`Engine::setup_models`]), without the host's scope column.
     pub fn table_schema(&self, table: &str) -> Result<TableSchema> {
         self.store.schema(table).map(|s| (*s).clone()).ok_or_else(|| Error::TableNotFound(table.to_owned()))
+    }
+
+    /// The tables the session logic declares, in
+    /// [`tables::ALL`](nexau_session_tables::ALL) order, learnt without
+    /// touching any store (the component declares them to a scratch
+    /// in-memory one): for checking a command's filters and sort keys before
+    /// its database is opened.
+    pub async fn declared_schemas() -> Result<Vec<TableSchema>> {
+        let scratch = Engine::builder("memory://").clock(Arc::new(crate::SystemClock)).build().await?;
+        scratch.setup_models().await?;
+        scratch.table_schemas()
     }
 
     async fn instance(&self) -> Result<Instance> {

@@ -53,6 +53,31 @@ impl Record for SessionModel {
     }
 }
 
+/// The session as the Rust API shows it (without `pending_tool_calls`).
+impl TryFrom<SessionModel> for crate::Session {
+    type Error = crate::Error;
+
+    fn try_from(m: SessionModel) -> Result<Self> {
+        let version = u64::try_from(m.version).map_err(|_| {
+            crate::Error::Storage(crate::storage::StorageError::backend(format!(
+                "sessions: {}/{} has a negative version {}",
+                m.user_id, m.session_id, m.version
+            )))
+        })?;
+        Ok(crate::Session {
+            user_id: m.user_id,
+            session_id: m.session_id,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            context: m.context,
+            storage: m.storage,
+            sandbox_state: m.sandbox_state,
+            root_agent_id: m.root_agent_id,
+            version,
+        })
+    }
+}
+
 /// A row of `agents`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AgentModel {

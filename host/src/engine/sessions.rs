@@ -1,8 +1,8 @@
 //! Sessions and agents.
 
-use super::{Engine, wit_map};
+use super::{Engine, SessionModel, wit_map};
 use crate::runtime::bindings::exports::nexau::session::sessions as wit;
-use crate::runtime::{filter_to_wit, orders_to_wit};
+use crate::storage::{Filter, Order, Query};
 use crate::{AgentInfo, Result, Session, SessionQuery, SessionUpdate};
 
 impl Engine {
@@ -22,19 +22,23 @@ impl Engine {
         i.settle(s)?.map(wit_map::session).transpose()
     }
 
-    /// Sessions matching `query`.
+    /// Sessions matching `query` (default order: `created_at`, `session_id`).
+    /// Served by the host's checked store rather than the component, so the
+    /// filter may use everything [`Filter`] offers (`like`/`ilike` too).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>> {
-        let q = wit::SessionQuery {
-            user_id: query.user_id.clone(),
-            filter: filter_to_wit(&query.filter),
-            order_by: orders_to_wit(&query.order_by),
-            limit: query.limit,
-            offset: query.offset,
+        crate::ids::check_opt("user_id", query.user_id.as_deref())?;
+        let filter = match &query.user_id {
+            Some(u) => Filter::and([query.filter.clone(), Filter::eq("user_id", u.as_str())]),
+            None => query.filter.clone(),
         };
-        let mut i = self.instance().await?;
-        let list = i.logic.nexau_session_sessions().call_list_sessions(&mut i.store, &q).await;
-        i.settle(list)?.into_iter().map(wit_map::session).collect()
+        let order_by = if query.order_by.is_empty() {
+            vec![Order::parse("created_at"), Order::parse("session_id")]
+        } else {
+            query.order_by.clone()
+        };
+        let q = Query { filter, order_by, limit: query.limit.map(u64::from), offset: query.offset.map(u64::from) };
+        self.find::<SessionModel>(&q).await?.into_iter().map(Session::try_from).collect()
     }
 
     /// Applies `changes`; with `expected_version`, fails with

@@ -33,7 +33,6 @@ use bindings::SessionLogicPre;
 pub(crate) use call_error::one_line as one_line_error;
 use call_limiter::CallLimiter;
 pub use component_cache::CACHE_ENV;
-pub(crate) use convert::{filter_to_wit, orders_to_wit};
 use host_state::HostState;
 pub(crate) use host_state::StorageFailure;
 use instance_pool::InstanceSlots;

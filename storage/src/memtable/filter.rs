@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use crate::{CmpOp, Filter, StorageError, TableSchema, Value};
+use crate::{CmpOp, Filter, LikePattern, StorageError, TableSchema, Value};
 
 /// The position of `column` in `schema`, or `Invalid`.
 pub(crate) fn position(schema: &TableSchema, column: &str) -> Result<usize, StorageError> {
@@ -50,6 +50,7 @@ pub(crate) enum Compiled {
     Cmp(usize, CmpOp, Value),
     In(usize, Vec<Value>),
     IsNull(usize),
+    Like(usize, LikePattern, bool),
     And(Vec<Compiled>),
     Or(Vec<Compiled>),
     Not(Box<Compiled>),
@@ -63,6 +64,11 @@ impl Compiled {
             Filter::Cmp { field, op, value } => Compiled::Cmp(position(schema, field)?, *op, value.clone()),
             Filter::In { field, values } => Compiled::In(position(schema, field)?, values.clone()),
             Filter::IsNull(field) => Compiled::IsNull(position(schema, field)?),
+            Filter::Like { field, pattern, case_insensitive } => Compiled::Like(
+                position(schema, field)?,
+                LikePattern::parse(pattern).map_err(StorageError::Invalid)?,
+                *case_insensitive,
+            ),
             Filter::And(v) => Compiled::And(v.iter().map(|f| Compiled::new(schema, f)).collect::<Result<_, _>>()?),
             Filter::Or(v) => Compiled::Or(v.iter().map(|f| Compiled::new(schema, f)).collect::<Result<_, _>>()?),
             Filter::Not(f) => Compiled::Not(Box::new(Compiled::new(schema, f)?)),
@@ -101,6 +107,11 @@ impl Compiled {
                 if unknown { None } else { Some(false) }
             }
             Compiled::IsNull(i) => Some(row[*i].is_null()),
+            Compiled::Like(i, pattern, fold) => match &row[*i] {
+                Value::Null => None,
+                Value::Text(t) => Some(pattern.matches(t, *fold)),
+                _ => None,
+            },
             Compiled::And(v) => {
                 let mut result = Some(true);
                 for f in v {

@@ -28,14 +28,8 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::{ColumnType, TableSchema, Value};
-
-/// The key that marks a JSON value stored as its text.
-const JSON_TEXT: &str = "$json_text";
-
-/// Deepest nesting embedded as JSON (serde_json parses up to 128 levels);
-/// deeper values are stored as their text.
-const MAX_EMBEDDED_DEPTH: usize = 100;
+use crate::row_json::{decode_row, push_columns};
+use crate::{TableSchema, Value};
 
 /// What a record says.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,98 +66,6 @@ struct Line<'a> {
     compacted: Option<bool>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonText {
-    #[serde(rename = "$json_text")]
-    text: String,
-}
-
-/// Appends `s` as a JSON string.
-fn push_str(out: &mut Vec<u8>, s: &str) {
-    // Writing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
-}
-
-/// Whether a JSON text must be stored as a string rather than embedded.
-fn needs_text_form(s: &str) -> bool {
-    if s.contains(JSON_TEXT) || s.trim().len() != s.len() {
-        return true;
-    }
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for b in s.bytes() {
-        match b {
-            b'\n' | b'\r' => return true,
-            _ if in_string => match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            },
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_EMBEDDED_DEPTH {
-                    return true;
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    false
-}
-
-fn push_value(out: &mut Vec<u8>, v: &Value) {
-    match v {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        Value::Float(f) if f.is_nan() => out.extend_from_slice(b"\"NaN\""),
-        Value::Float(f) if f.is_infinite() => {
-            out.extend_from_slice(if *f > 0.0 { b"\"Infinity\"" } else { b"\"-Infinity\"" })
-        }
-        Value::Float(f) => {
-            let _ = serde_json::to_writer(&mut *out, f);
-        }
-        Value::Text(s) | Value::Timestamp(s) => push_str(out, s),
-        Value::Json(s) if needs_text_form(s) || serde_json::from_str::<&RawValue>(s).is_err() => {
-            out.extend_from_slice(b"{\"$json_text\":");
-            push_str(out, s);
-            out.push(b'}');
-        }
-        Value::Json(s) => out.extend_from_slice(s.as_bytes()),
-        Value::Bytes(b) => {
-            out.push(b'"');
-            for byte in b {
-                out.extend_from_slice(format!("{byte:02x}").as_bytes());
-            }
-            out.push(b'"');
-        }
-    }
-}
-
-fn push_columns(out: &mut Vec<u8>, schema: &TableSchema, row: &[Value], only: Option<&[usize]>) {
-    out.push(b'{');
-    let all: Vec<usize>;
-    let at = match only {
-        Some(at) => at,
-        None => {
-            all = (0..schema.columns.len()).collect();
-            &all
-        }
-    };
-    for (n, &i) in at.iter().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        push_str(out, &schema.columns[i].name);
-        out.push(b':');
-        push_value(out, &row[i]);
-    }
-    out.push(b'}');
-}
-
 /// The line (with its newline) of a put of `row` (table column order).
 pub(crate) fn put_line(out: &mut Vec<u8>, op: u64, schema: &TableSchema, row: &[Value], files: Option<u32>) {
     out.extend_from_slice(format!("{{\"op\":{op},\"put\":").as_bytes());
@@ -195,57 +97,6 @@ fn end_line(out: &mut Vec<u8>, files: Option<u32>) {
         out.extend_from_slice(format!(",\"files\":{n}").as_bytes());
     }
     out.extend_from_slice(b"}\n");
-}
-
-fn decode_value(raw: &RawValue, ty: ColumnType) -> Result<Value, String> {
-    let text = raw.get();
-    if text == "null" {
-        return Ok(Value::Null);
-    }
-    let bad = |e: serde_json::Error| format!("not a {ty} value ({e})");
-    Ok(match ty {
-        ColumnType::Bool => Value::Bool(serde_json::from_str(text).map_err(bad)?),
-        ColumnType::Int => Value::Int(serde_json::from_str(text).map_err(bad)?),
-        ColumnType::Float => match serde_json::from_str::<f64>(text) {
-            Ok(f) => Value::Float(f),
-            Err(e) => match serde_json::from_str::<&str>(text) {
-                Ok("NaN") => Value::Float(f64::NAN),
-                Ok("Infinity") => Value::Float(f64::INFINITY),
-                Ok("-Infinity") => Value::Float(f64::NEG_INFINITY),
-                _ => return Err(bad(e)),
-            },
-        },
-        ColumnType::Text => Value::Text(serde_json::from_str(text).map_err(bad)?),
-        ColumnType::Timestamp => Value::Timestamp(serde_json::from_str(text).map_err(bad)?),
-        ColumnType::Json if text.starts_with("{\"$json_text\"") => {
-            Value::Json(serde_json::from_str::<JsonText>(text).map_err(bad)?.text)
-        }
-        ColumnType::Json => Value::Json(text.to_owned()),
-        ColumnType::Bytes => {
-            let hex: &str = serde_json::from_str(text).map_err(bad)?;
-            if !hex.len().is_multiple_of(2) {
-                return Err("not a bytes value (odd hex length)".into());
-            }
-            let digits = hex
-                .as_bytes()
-                .chunks(2)
-                .map(|pair| std::str::from_utf8(pair).ok().and_then(|p| u8::from_str_radix(p, 16).ok()));
-            Value::Bytes(digits.collect::<Option<Vec<u8>>>().ok_or("not a bytes value (bad hex digit)")?)
-        }
-    })
-}
-
-fn decode_row(schema: &TableSchema, cells: HashMap<&str, &RawValue>) -> Result<Vec<Value>, String> {
-    let mut row = vec![Value::Null; schema.columns.len()];
-    for (name, raw) in cells {
-        let i = schema
-            .columns
-            .iter()
-            .position(|c| c.name == name)
-            .ok_or_else(|| format!("table `{}` has no column `{name}`", schema.name))?;
-        row[i] = decode_value(raw, schema.columns[i].ty).map_err(|e| format!("column `{name}`: {e}"))?;
-    }
-    Ok(row)
 }
 
 /// Decodes one line (without its newline) of a file of `schema`'s table.
