@@ -33,7 +33,6 @@ pub mod export_format;
 mod filter_dsl;
 pub mod ids;
 mod manager;
-mod message;
 mod run_lock;
 pub mod runtime;
 mod session;
@@ -50,7 +49,7 @@ pub use engine::{
 pub use error::{Error, LockHolder, Result, RuntimeError};
 pub use filter_dsl::{MAX_FILTER_TERMS, parse_filter, parse_filters, parse_order};
 pub use manager::{BusyPolicy, SessionManager, SessionManagerBuilder};
-pub use message::{ContentBlock, Message, Role};
+pub use nexau_session_message::{ContentBlock, Message, Role, UnknownRole};
 pub use nexau_session_storage as storage;
 pub use nexau_session_storage::{TIMESTAMP_RANGE, Timestamp, TimestampError};
 pub use run_lock::RunLock;

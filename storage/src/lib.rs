@@ -22,6 +22,7 @@
 //! | `backends/postgres.rs` | PostgreSQL (`postgresql://`, `postgres://`, `postgresql+asyncpg://`) |
 //! | `backends/mysql.rs` | MySQL/MariaDB (`mysql://`, `mysql+aiomysql://`, `mariadb://`) |
 //! | `backends/server/` | what the two server backends share: the `Backend` methods over a small driver interface |
+//! | `filter_dsl.rs` | the PostgREST-style `--filter` syntax, parsed into a [`Filter`] over a table's columns |
 //! | `url.rs` | [`DbUrl`]: database URLs, resolved through the registry |
 //! | `schema_sync.rs` | what `setup_models` does to tables a backend already holds |
 //! | `timestamp.rs` | [`Timestamp`]: instants, range-checked |
@@ -32,6 +33,7 @@ mod backend;
 pub mod backends;
 mod checked;
 pub(crate) mod error;
+pub mod filter_dsl;
 mod like;
 mod memtable;
 mod model;

@@ -323,3 +323,42 @@ async fn urls_open_through_the_registry_with_their_sync_mode() {
     assert!(matches!(&r, Err(StorageError::Url(m)) if m.contains("sometimes")), "{:?}", r.err());
     assert!(!tmp.path().join("bad").exists());
 }
+
+/// The write lock file every writer holds (`nexau.lock.held`, what keeps the
+/// WebAssembly command component and native writers apart): it is gone
+/// after each write; a crashed native writer's is removed by the next
+/// native writer at once; a WASI writer's is waited for while fresh and
+/// removed once stale; and a write that waited goes through afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_write_lock_file_is_held_per_write_and_left_ones_are_cleared() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let held = dir.join("nexau.lock.held");
+    let s = store_on(&open(&dir)).await;
+    s.insert("items", items_rows(&[(1, Some("a"), None)])).await.unwrap();
+    assert!(!held.exists(), "no write lock outlives its write");
+
+    // Left by a native writer that crashed: the next native writer holds
+    // the OS lock, so it knows the maker is gone.
+    std::fs::write(&held, "native\n").unwrap();
+    s.insert("items", items_rows(&[(2, Some("b"), None)])).await.unwrap();
+    assert!(!held.exists());
+
+    // Left by a WASI writer a minute and more ago: stale, removed.
+    std::fs::write(&held, "wasi\n").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    std::fs::File::options().write(true).open(&held).unwrap().set_modified(old).unwrap();
+    s.insert("items", items_rows(&[(3, Some("c"), None)])).await.unwrap();
+    assert!(!held.exists());
+
+    // Held by a live WASI writer: the native write waits for it, then runs.
+    std::fs::write(&held, "wasi\n").unwrap();
+    let (s2, held2) = (s.clone(), held.clone());
+    let writer = tokio::spawn(async move { s2.insert("items", items_rows(&[(4, Some("d"), None)])).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(held2.exists() && !writer.is_finished(), "a native write does not run while a WASI writer holds the lock");
+    std::fs::remove_file(&held).unwrap();
+    assert_eq!(writer.await.unwrap().unwrap(), 1);
+    assert_eq!(ids(&s.find("items", &Query::default()).await.unwrap()), vec![1, 2, 3, 4]);
+    assert!(!dir.join("nexau.lock.break").exists());
+}

@@ -47,15 +47,34 @@ fn io_err(path: &Path, what: &str, e: std::io::Error) -> StorageError {
     StorageError::backend_caused(format!("jsonl: cannot {what} {}", path.display()), e)
 }
 
+/// The identity of the file at `path` (whose metadata is `meta`): a new
+/// one means a compaction replaced it. On Unix its inode.
 #[cfg(unix)]
-fn identity(meta: &std::fs::Metadata) -> u64 {
+fn identity(_path: &Path, meta: &std::fs::Metadata) -> u64 {
     use std::os::unix::fs::MetadataExt;
     meta.ino()
 }
 
+/// Where the file's inode is not available (WASI through `std`), its first
+/// line stands in: a compaction writes a new first line (a `compacted`
+/// header naming the newest batch), while appends never change it. The
+/// same header twice means no write happened in between, so the files are
+/// the same. Only the line's first 128 bytes are read.
 #[cfg(not(unix))]
-fn identity(_meta: &std::fs::Metadata) -> u64 {
-    0
+fn identity(path: &Path, _meta: &std::fs::Metadata) -> u64 {
+    let mut head = [0u8; 128];
+    let Ok(file) = File::open(path) else { return 0 };
+    let mut filled = 0;
+    let mut reader = &file;
+    while filled < head.len() {
+        match std::io::Read::read(&mut reader, &mut head[filled..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => filled += n,
+        }
+    }
+    let first_line = head[..filled].iter().position(|&b| b == b'\n').map_or(filled, |n| n + 1);
+    // FNV-1a over the line.
+    head[..first_line].iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
 }
 
 #[cfg(unix)]
@@ -90,12 +109,12 @@ impl LogFile {
             Err(e) => return Err(io_err(&self.path, "read", e)),
         };
         let mut from_start = false;
-        if self.identity != Some(identity(&meta)) || meta.len() < self.offset || self.handle.is_none() {
+        if self.identity != Some(identity(&self.path, &meta)) || meta.len() < self.offset || self.handle.is_none() {
             let (file, meta) = self.open_file()?;
             if self.identity.is_some() || self.offset > 0 {
                 from_start = true;
             }
-            self.identity = Some(identity(&meta));
+            self.identity = Some(identity(&self.path, &meta));
             self.handle = Some(file);
             self.offset = 0;
             self.lines = 0;
@@ -161,7 +180,7 @@ impl LogFile {
     pub(crate) fn append(&mut self, bytes: &[u8]) -> Result<(), StorageError> {
         if self.handle.is_none() {
             let (file, meta) = self.open_file()?;
-            self.identity = Some(identity(&meta));
+            self.identity = Some(identity(&self.path, &meta));
             self.handle = Some(file);
         }
         let Some(file) = &mut self.handle else { return Ok(()) };
@@ -192,7 +211,7 @@ impl LogFile {
         let file =
             OpenOptions::new().read(true).append(true).open(&self.path).map_err(|e| io_err(&self.path, "open", e))?;
         let meta = file.metadata().map_err(|e| io_err(&self.path, "read", e))?;
-        self.identity = Some(identity(&meta));
+        self.identity = Some(identity(&self.path, &meta));
         self.handle = Some(file);
         self.offset = offset;
         self.lines = lines;
@@ -201,8 +220,9 @@ impl LogFile {
 }
 
 /// `fsync`s a directory, so a created or renamed file's name is durable.
+/// (Under WASI a directory is synced the same way, through its descriptor.)
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), StorageError> {
-    #[cfg(unix)]
+    #[cfg(any(unix, target_os = "wasi"))]
     {
         File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_err(dir, "sync", e))?;
     }

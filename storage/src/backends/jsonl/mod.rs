@@ -6,7 +6,7 @@
 //! | `record.rs` | one line: a put, a delete or a compaction header, values typed by column |
 //! | `definition.rs` | table definitions in `nexau_schema.jsonl` |
 //! | `log_file.rs` | one file: read appends from an offset, append, flush, cut |
-//! | `dir_lock.rs` | the directory lock (`nexau.lock`) |
+//! | `dir_lock.rs` | the directory lock (`nexau.lock` for native processes, `nexau.lock.held` for every writer, WASI included) |
 //! | `state.rs` | what this process knows: tables in memory, read offsets; catching up and recovery |
 //! | `writer.rs` | appending a batch, sync modes |
 //! | `compaction.rs` | rewriting a file with its live rows |
@@ -175,9 +175,18 @@ impl JsonlBackend {
         f: impl FnOnce(&Inner) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || f(&inner))
-            .await
-            .map_err(|e| StorageError::backend_caused("jsonl: a storage task failed", e))?
+        #[cfg(not(target_os = "wasi"))]
+        {
+            tokio::task::spawn_blocking(move || f(&inner))
+                .await
+                .map_err(|e| StorageError::backend_caused("jsonl: a storage task failed", e))?
+        }
+        // WASI has no threads: the file I/O runs in place (a component is
+        // one call at a time anyway).
+        #[cfg(target_os = "wasi")]
+        {
+            f(&inner)
+        }
     }
 }
 
@@ -328,7 +337,14 @@ async fn open_url(url: &DbUrl) -> Result<Arc<dyn Backend>, StorageError> {
         Some(s) => SyncMode::parse(s).map_err(|e| StorageError::Url(format!("{url}: {e}")))?,
         None => SyncMode::Always,
     };
-    tokio::task::spawn_blocking(move || Ok(Arc::new(JsonlBackend::open(&dir, sync)?) as Arc<dyn Backend>))
-        .await
-        .map_err(|e| StorageError::backend_caused("jsonl: opening the directory failed unexpectedly", e))?
+    #[cfg(not(target_os = "wasi"))]
+    {
+        tokio::task::spawn_blocking(move || Ok(Arc::new(JsonlBackend::open(&dir, sync)?) as Arc<dyn Backend>))
+            .await
+            .map_err(|e| StorageError::backend_caused("jsonl: opening the directory failed unexpectedly", e))?
+    }
+    #[cfg(target_os = "wasi")]
+    {
+        Ok(Arc::new(JsonlBackend::open(&dir, sync)?) as Arc<dyn Backend>)
+    }
 }

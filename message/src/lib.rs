@@ -1,5 +1,9 @@
 //! Conversation messages, in the shape NexAU (the Python implementation) uses:
-//! `{id, role, content: [blocks], metadata, created_at}`.
+//! `{id, role, content: [blocks], metadata, created_at}`. Shared by the host
+//! library (`nexau-session`, which re-exports them) and the command
+//! component, so both print a history the same way.
+
+#![warn(missing_docs)]
 
 use serde::{Deserialize, Serialize};
 
@@ -19,8 +23,13 @@ pub enum Role {
     Tool,
 }
 
+/// A role name that is none of `user`, `assistant`, `tool`, `framework`, `system`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UnknownRole(pub String);
+
 impl std::str::FromStr for Role {
-    type Err = crate::Error;
+    type Err = UnknownRole;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
@@ -29,9 +38,9 @@ impl std::str::FromStr for Role {
             "framework" => Ok(Role::Framework),
             "assistant" => Ok(Role::Assistant),
             "tool" => Ok(Role::Tool),
-            other => Err(crate::Error::Invalid(format!(
-                "unknown role {other:?} (use user, assistant, tool, framework or system)"
-            ))),
+            other => {
+                Err(UnknownRole(format!("unknown role {other:?} (use user, assistant, tool, framework or system)")))
+            }
         }
     }
 }
@@ -89,7 +98,7 @@ pub enum ContentBlock {
 /// A conversation message.
 ///
 /// ```
-/// use nexau_session::{Message, Role};
+/// use nexau_session_message::{Message, Role};
 /// let m = Message::from_text(Role::User, "Hello");
 /// assert_eq!(m.text(), "Hello");
 /// ```
