@@ -67,8 +67,9 @@ fn plug(
         let provider =
             providers.iter().find(|(p, _)| graph.types()[graph[*p].ty()].exports.contains_key(&name)).map(|(_, n)| *n);
         if let Some(provider) = provider {
-            let export = graph.alias_instance_export(provider, &name).expect("the provider's export");
-            graph.set_instantiation_argument(node, &name, export).unwrap_or_else(|e| panic!("wiring {name}: {e:#}"));
+            let export = graph.alias_instance_export(provider, &name).map_err(|e| format!("{name}: {e}"))?;
+            graph.set_instantiation_argument(node, &name, export).map_err(|e| format!("wiring {name}: {e:#}"))?;
         }
     }
+    Ok(())
 }
