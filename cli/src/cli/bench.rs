@@ -3,6 +3,7 @@
 //! to compare across machines.
 
 use std::io::IsTerminal;
+use std::path::Path;
 
 use clap::Args;
 use indicatif::ProgressBar;
@@ -34,7 +35,8 @@ pub struct BenchArgs {
     json: bool,
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
+/// Runs the harness, on the component at `component` when given (checked already).
+pub async fn run(args: BenchArgs, component: Option<&Path>) -> anyhow::Result<u8> {
     let mut options = BenchOptions {
         iterations: args.iterations.max(1),
         load_iterations: args.load_iterations.max(1),
@@ -45,17 +47,21 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
     if !args.backends.is_empty() {
         options.backends = args.backends;
     }
+    if let Some(path) = component {
+        options.component = Some(std::fs::read(path)?);
+    }
+    let component_bytes = options.component.as_ref().map_or(COMPONENT_WASM.len(), Vec::len);
     let spinner = if std::io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let results = run_bench(&options, &|step| spinner.set_message(step.to_owned())).await?;
     spinner.finish_and_clear();
     if args.json {
         print_json(&serde_json::json!({
-            "component_bytes": COMPONENT_WASM.len(),
+            "component_bytes": component_bytes,
             "results": results,
         }))?;
     } else {
-        say!("component: {} bytes", COMPONENT_WASM.len())?;
+        say!("component: {component_bytes} bytes")?;
         say!("{:<8} {:<24} {:>6} {:>12} {:>12} {:>7}", "backend", "case", "iters", "guest", "native", "ratio")?;
         for r in &results {
             say!(

@@ -30,6 +30,9 @@ pub struct BenchOptions {
     /// [`BACKENDS`](nexau_session_storage::backends::BACKENDS) this machine
     /// can provide a store for.
     pub backends: Vec<String>,
+    /// Another build of the component to time instead of the embedded one
+    /// (its bytes; see [`crate::EngineBuilder::component`]).
+    pub component: Option<Vec<u8>>,
 }
 
 impl Default for BenchOptions {
@@ -40,6 +43,7 @@ impl Default for BenchOptions {
             history_messages: 1000,
             deep_history: 100_000,
             backends: Vec::new(),
+            component: None,
         }
     }
 }
@@ -107,8 +111,12 @@ async fn test_store(backend: &str) -> Result<Option<TestStore>> {
     Ok((kind.test_store)().await?)
 }
 
-async fn open(guest_store: TestStore, native_store: TestStore) -> Result<Sides> {
-    let engine = Engine::builder(&guest_store.url).clock(Arc::new(SystemClock)).build().await?;
+async fn open(guest_store: TestStore, native_store: TestStore, component: Option<&[u8]>) -> Result<Sides> {
+    let mut builder = Engine::builder(&guest_store.url).clock(Arc::new(SystemClock));
+    if let Some(wasm) = component {
+        builder = builder.component(wasm.to_vec());
+    }
+    let engine = builder.build().await?;
     engine.setup_models().await?;
     let native_backend = backends::open(&DbUrl::parse(&native_store.url)?).await?;
     let native = CheckedStore::new(native_backend, SchemaRegistry::new(), crate::engine::DEFAULT_SCOPE);
@@ -165,7 +173,7 @@ pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Resul
             }
             return Err(Error::Invalid(format!("bench: no {backend} store is configured on this machine")));
         };
-        let sides = open(guest_store, native_store).await?;
+        let sides = open(guest_store, native_store, options.component.as_deref()).await?;
         let (engine, native) = (&sides.engine, &sides.native);
 
         progress(&format!("{backend}: history append"));

@@ -1,7 +1,8 @@
 //! The wasmtime runtime that hosts the session-logic component.
 //!
 //! The component is embedded in the binary, compiled once per process and
-//! linked once into an `InstancePre`; every call gets a fresh `Store` (the
+//! linked once into an `InstancePre` ([`Runtime::with_component`] runs
+//! another build instead, on the same engine and pool); every call gets a fresh `Store` (the
 //! guest keeps no state between calls), with its own memory limit, epoch
 //! deadline and storage byte budget. A trap poisons only that store, and
 //! the call reports it in one line (see `call_error`). Instances come from a
@@ -17,14 +18,17 @@ mod host_state;
 mod instance_pool;
 mod limits;
 mod private_dir;
+mod random;
 mod storage_import;
 mod wall_clock;
 
-use std::sync::{Arc, OnceLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use nexau_session_storage::CheckedStore;
+use sha2::{Digest, Sha256};
 use tokio::sync::OwnedSemaphorePermit;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Store};
 use wasmtime_wasi::WasiCtxBuilder;
 
@@ -39,46 +43,72 @@ pub(crate) use host_state::StorageFailure;
 use instance_pool::InstanceSlots;
 pub use instance_pool::{DEFAULT_INSTANCE_SLOTS, InstancePoolConfig, MAX_INSTANCE_SLOTS, POOL_ENV};
 pub use limits::Limits;
+pub use random::RandomSource;
 
 use crate::{Clock, Error, Result};
 
 /// The session-logic component, as built by `host/build.rs`.
 pub static COMPONENT_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/session_logic.wasm"));
 
-/// The engine and linked component of this process.
-struct Compiled {
+/// The wasmtime engine of this process, its linker (WASI and the storage
+/// import) and its instance pool: shared by every component it runs.
+struct Shared {
     engine: wasmtime::Engine,
-    pre: SessionLogicPre<HostState>,
+    linker: Linker<HostState>,
     slots: InstanceSlots,
 }
 
-/// Why this process has no compiled component, kept so that every engine
-/// built later gets the same answer.
+/// One component, compiled and linked against [`Shared`].
+struct Compiled {
+    shared: Arc<Shared>,
+    pre: SessionLogicPre<HostState>,
+}
+
+/// Why this process has no engine or no embedded component, kept so that
+/// every engine built later gets the same answer.
 #[derive(Clone)]
 enum Unavailable {
     /// [`POOL_ENV`] asks for something it cannot be.
     BadPoolSetting(String),
-    /// Compiling or linking the component failed.
+    /// Compiling or linking failed.
     Compile(String),
 }
 
-static COMPILED: OnceLock<std::result::Result<Arc<Compiled>, Unavailable>> = OnceLock::new();
-
-/// The component of this process, compiled by the first call; the
-/// environment ([`POOL_ENV`]) is read then, once.
-fn compiled() -> Result<Arc<Compiled>> {
-    let compiled = COMPILED.get_or_init(|| {
-        let pool = InstancePoolConfig::from_env().map_err(Unavailable::BadPoolSetting)?;
-        compile(pool).map(Arc::new).map_err(|e| Unavailable::Compile(format!("{e:#}")))
-    });
-    compiled.clone().map_err(|why| match why {
-        Unavailable::BadPoolSetting(m) => Error::Invalid(m),
-        Unavailable::Compile(m) => Error::Runtime(crate::RuntimeError::new(m)),
-    })
+impl Unavailable {
+    fn into_error(self) -> Error {
+        match self {
+            Unavailable::BadPoolSetting(m) => Error::Invalid(m),
+            Unavailable::Compile(m) => Error::Runtime(crate::RuntimeError::new(m)),
+        }
+    }
 }
 
-/// Compiles and links the component; `pool` decides how instances are allocated.
-fn compile(pool: InstancePoolConfig) -> wasmtime::Result<Compiled> {
+static SHARED: OnceLock<std::result::Result<Arc<Shared>, Unavailable>> = OnceLock::new();
+static EMBEDDED: OnceLock<std::result::Result<Arc<Compiled>, Unavailable>> = OnceLock::new();
+
+/// The engine of this process, made by the first call; the environment
+/// ([`POOL_ENV`]) is read then, once.
+fn shared() -> Result<Arc<Shared>> {
+    let shared = SHARED.get_or_init(|| {
+        let pool = InstancePoolConfig::from_env().map_err(Unavailable::BadPoolSetting)?;
+        start(pool).map(Arc::new).map_err(|e| Unavailable::Compile(format!("{e:#}")))
+    });
+    shared.clone().map_err(Unavailable::into_error)
+}
+
+/// The embedded component ([`COMPONENT_WASM`]), compiled by the first call.
+fn embedded() -> Result<Arc<Compiled>> {
+    let shared = shared()?;
+    let compiled = EMBEDDED.get_or_init(|| {
+        let component = component_cache::load(&shared.engine, COMPONENT_WASM)
+            .map_err(|e| Unavailable::Compile(format!("{e:#}")))?;
+        link(&shared, &component).map_err(|e| Unavailable::Compile(e.to_string())).map(Arc::new)
+    });
+    compiled.clone().map_err(Unavailable::into_error)
+}
+
+/// The engine, linker and pool; `pool` decides how instances are allocated.
+fn start(pool: InstancePoolConfig) -> wasmtime::Result<Shared> {
     let engine = if pool.pooled {
         pooled_engine(&pool).or_else(|e| {
             tracing::warn!("instance pool unavailable, allocating instances on demand: {e:#}");
@@ -87,13 +117,54 @@ fn compile(pool: InstancePoolConfig) -> wasmtime::Result<Compiled> {
     } else {
         wasmtime::Engine::new(&base_config())?
     };
-    let component = component_cache::load(&engine, COMPONENT_WASM)?;
     let mut linker: Linker<HostState> = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     SessionLogic::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
-    let pre = SessionLogicPre::new(linker.instantiate_pre(&component)?)?;
     limits::start_epoch_ticker(&engine);
-    Ok(Compiled { engine, pre, slots: InstanceSlots::new(pool.slots) })
+    Ok(Shared { engine, linker, slots: InstanceSlots::new(pool.slots) })
+}
+
+/// `component` linked against this host: refused when it imports anything
+/// but WASI and `nexau:session/storage`, or does not export the
+/// `session-logic` world's interfaces with their functions' types.
+fn link(shared: &Arc<Shared>, component: &Component) -> Result<Compiled> {
+    let refuse = |what: &str, e: wasmtime::Error| Error::Invalid(format!("{what}: {}", one_line_error(&e)));
+    let pre = shared.linker.instantiate_pre(component).map_err(|e| {
+        refuse("the component imports what this host does not supply (only WASI 0.2 and nexau:session/storage)", e)
+    })?;
+    let pre = SessionLogicPre::new(pre)
+        .map_err(|e| refuse("the component does not export the session-logic world of nexau:session@0.1.0", e))?;
+    Ok(Compiled { shared: shared.clone(), pre })
+}
+
+/// Other builds of the component this process linked, by the SHA-256 of
+/// their bytes: each is compiled once however many engines run it.
+static OTHERS: Mutex<BTreeMap<[u8; 32], Arc<Compiled>>> = Mutex::new(BTreeMap::new());
+
+/// Another build of the component, from its bytes: compiled (through the
+/// compilation cache, like the embedded one) and linked, or refused with
+/// [`Error::Invalid`] naming what is wrong.
+fn compile_other(wasm: &[u8]) -> Result<Arc<Compiled>> {
+    let key: [u8; 32] = Sha256::digest(wasm).into();
+    if let Some(done) = OTHERS.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(done.clone());
+    }
+    let shared = shared()?;
+    let component = component_cache::load(&shared.engine, wasm).map_err(|e| {
+        Error::Invalid(format!("not a WebAssembly component this host can run: {}", one_line_error(&e)))
+    })?;
+    let compiled = Arc::new(link(&shared, &component)?);
+    OTHERS.lock().unwrap_or_else(|p| p.into_inner()).insert(key, compiled.clone());
+    Ok(compiled)
+}
+
+/// Checks that `wasm` is a build of the session-logic component this host
+/// can run (see [`Runtime::with_component`]), without opening any storage:
+/// [`Error::Invalid`] naming what is wrong when it is not. The compiled
+/// component is kept, so an engine built on it afterwards does not compile
+/// it again.
+pub fn check_component(wasm: &[u8]) -> Result<()> {
+    compile_other(wasm).map(drop)
 }
 
 fn base_config() -> Config {
@@ -116,6 +187,7 @@ pub struct Runtime {
     compiled: Arc<Compiled>,
     clock: Arc<dyn Clock>,
     limits: Limits,
+    random: Option<Arc<dyn RandomSource>>,
 }
 
 /// One instance of the component, ready for one call.
@@ -129,9 +201,32 @@ pub(crate) struct Instance {
 }
 
 impl Runtime {
-    /// Compiles the component (once per process) and links it.
+    /// Runs the embedded component ([`COMPONENT_WASM`], compiled once per process).
     pub fn new(clock: Arc<dyn Clock>, limits: Limits) -> Result<Runtime> {
-        Ok(Runtime { compiled: compiled()?, clock, limits })
+        Ok(Runtime { compiled: embedded()?, clock, limits, random: None })
+    }
+
+    /// Runs another build of the component, `wasm` (its bytes), instead of
+    /// the embedded one. It must export the `session-logic` world of
+    /// `nexau:session@0.1.0` (`wit/`) and import nothing but WASI 0.2 and
+    /// `nexau:session/storage`; otherwise it is refused with
+    /// [`Error::Invalid`] before any call. It runs under the same limits,
+    /// instance pool and scoping as the embedded one.
+    pub fn with_component(clock: Arc<dyn Clock>, limits: Limits, wasm: &[u8]) -> Result<Runtime> {
+        Ok(Runtime { compiled: compile_other(wasm)?, clock, limits, random: None })
+    }
+
+    /// The same clock, limits and random source, running another build of
+    /// the component (as [`Runtime::with_component`]).
+    pub fn switched_to(&self, wasm: &[u8]) -> Result<Runtime> {
+        Ok(Runtime { compiled: compile_other(wasm)?, ..self.clone() })
+    }
+
+    /// The same runtime with the component's `wasi:random` numbers taken
+    /// from `source` instead of the operating system.
+    pub fn with_random_source(mut self, source: Arc<dyn RandomSource>) -> Runtime {
+        self.random = Some(source);
+        self
     }
 
     /// The clock the guest sees.
@@ -141,8 +236,14 @@ impl Runtime {
 
     /// A fresh instance whose storage calls go to `store`.
     pub(crate) async fn instantiate(&self, store: Arc<CheckedStore>) -> Result<Instance> {
-        let slot = self.compiled.slots.acquire().await;
-        let wasi = WasiCtxBuilder::new().inherit_stderr().wall_clock(wall_clock::HostClock(self.clock.clone())).build();
+        let shared = &self.compiled.shared;
+        let slot = shared.slots.acquire().await;
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.inherit_stderr().wall_clock(wall_clock::HostClock(self.clock.clone()));
+        if let Some(source) = &self.random {
+            wasi.secure_random(random::SourceRng(source.clone()));
+        }
+        let wasi = wasi.build();
         let state = HostState {
             wasi,
             table: Default::default(),
@@ -151,7 +252,7 @@ impl Runtime {
             budget: limits::CallBudget::new(self.limits.host_call_bytes),
             storage_failure: None,
         };
-        let mut store = Store::new(&self.compiled.engine, state);
+        let mut store = Store::new(&shared.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(self.limits.deadline_ticks());
         let logic = self.compiled.pre.instantiate_async(&mut store).await.map_err(|e| self.explain(e, false))?;
