@@ -40,6 +40,26 @@ fn history_appended_by_two_processes_is_shown_in_order() {
 }
 
 #[test]
+fn another_build_given_with_component_reads_and_writes_the_same_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("session-logic.wasm");
+    std::fs::write(&wasm, nexau_session::runtime::COMPONENT_WASM).unwrap();
+    let wasm = wasm.display().to_string();
+    let url = "sqlite:///sessions.db";
+    let append = |component: Option<&str>, text: &str| {
+        let mut args = component.map_or_else(Vec::new, |c| vec!["--component", c]);
+        args.extend(["history", "append", "--user", "u1", "--session", "s1", "--role", "user", "--text", text]);
+        ok(run(cli(dir.path(), url), &args));
+    };
+    append(Some(&wasm), "from the file");
+    append(None, "from the embedded one");
+    let shown =
+        ok(run(cli(dir.path(), url), &["--component", &wasm, "history", "show", "--user", "u1", "--session", "s1"]));
+    assert!(shown.contains("from the file") && shown.contains("from the embedded one"), "{shown}");
+    assert_eq!(history_json(dir.path(), url, "u1", "s1").len(), 2);
+}
+
+#[test]
 fn a_second_chat_process_remembers_the_first() {
     let dir = tempfile::tempdir().unwrap();
     let url = "sqlite:///chat.db";

@@ -129,7 +129,21 @@ fn rows(dir: &Path) -> Vec<Row> {
         .chain((0..2000).flat_map(|i| ["--filter".to_owned(), format!("session_id.neq.s{i}")]))
         .collect();
     let wide_filter = format!("and=({})", vec!["user_id.eq.u1"; 2000].join(","));
+    // `--component`: a core module is WebAssembly but not a component.
+    let core_module = dir.join("input-core.wasm");
+    std::fs::write(&core_module, b"\0asm\x01\0\0\0").unwrap();
+    let core_module = core_module.display().to_string();
+    let with_component = |path: &str| {
+        let mut a = vec!["--component".to_owned(), path.to_owned()];
+        a.extend(append("u1", "fresh", &["--text", "x"]));
+        a
+    };
     vec![
+        // another build of the component: missing, a directory, not wasm, not a component
+        r(2, with_component(&missing)),
+        r(2, with_component(&subdir)),
+        r(2, with_component(&not_utf8)),
+        r(2, with_component(&core_module)),
         // ids
         r(2, append("u 1", "s1", &["--text", "x"])),
         r(2, append("u1", "a/b", &["--text", "x"])),

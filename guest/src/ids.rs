@@ -2,6 +2,7 @@
 
 use crate::error::{Res, invalid};
 use crate::prelude::*;
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use nexau_session_ids::ID_RULE;
 pub use nexau_session_ids::is_valid_id;
@@ -22,12 +23,8 @@ pub fn check_opt(field: &str, s: Option<&str>) -> Res<()> {
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-/// The 26-character Crockford base32 ULID of `ms` (48 bits) and 80 random bits.
-pub fn encode_ulid(ms: u64, random: [u8; 10]) -> String {
-    let mut v: u128 = u128::from(ms & 0xFFFF_FFFF_FFFF) << 80;
-    for (i, b) in random.iter().enumerate() {
-        v |= u128::from(*b) << (72 - 8 * i);
-    }
+/// The 26-character Crockford base32 text of a ULID's 128 bits.
+fn encode(v: u128) -> String {
     let mut out = String::with_capacity(26);
     for i in (0..26).rev() {
         out.push(char::from(CROCKFORD[((v >> (5 * i)) & 31) as usize]));
@@ -35,52 +32,55 @@ pub fn encode_ulid(ms: u64, random: [u8; 10]) -> String {
     out
 }
 
-/// Fills `buf` with random bytes from WASI random.
-#[cfg(target_arch = "wasm32")]
-fn random_bytes(buf: &mut [u8]) {
-    for chunk in buf.chunks_mut(8) {
-        let r = wasip2::random::random::get_random_u64().to_le_bytes();
-        for (b, r) in chunk.iter_mut().zip(r) {
-            *b = r;
-        }
-    }
+/// The 128 bits of the ULID of `ms` (48 bits) and 80 bits of `hi`:`lo`.
+fn ulid_bits(ms: u64, hi: u64, lo: u64) -> u128 {
+    (u128::from(ms & 0xFFFF_FFFF_FFFF) << 80) | (u128::from(hi & 0xFFFF) << 64) | u128::from(lo)
 }
 
-/// Fills `buf` with random bytes (native builds, for tests: std's random
-/// hash keys mixed with a counter and the clock).
+/// 64 random bits from WASI random.
+#[cfg(target_arch = "wasm32")]
+fn random_u64() -> u64 {
+    wasip2::random::random::get_random_u64()
+}
+
+/// 64 random bits (native builds, for tests: std's random hash keys mixed
+/// with a counter and the clock).
 #[cfg(not(target_arch = "wasm32"))]
-fn random_bytes(buf: &mut [u8]) {
+fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    for chunk in buf.chunks_mut(8) {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        h.write_i64(crate::clock::now_ns());
-        chunk.copy_from_slice(&h.finish().to_le_bytes()[..chunk.len()]);
-    }
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_i64(crate::clock::now_ns());
+    h.finish()
 }
 
-/// `{prefix}{ULID}` for the current time.
+/// The last ULID this instance made, high and low halves (the instance runs
+/// one call at a time, so the pair is never torn).
+static LAST: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// `{prefix}{ULID}` for the current time. Monotonic within the instance: a
+/// ULID not above the previous one (same millisecond and a random source that
+/// repeats or runs low, or a clock that stepped back) becomes the previous one
+/// plus one, so the ids an instance makes never repeat.
 #[inline(never)]
 pub fn new_ulid_id(prefix: &str) -> String {
-    let mut r = [0u8; 10];
-    random_bytes(&mut r);
-    let mut s = String::with_capacity(prefix.len() + 26);
-    s.push_str(prefix);
-    s.push_str(&encode_ulid(crate::clock::ns_to_ms(crate::clock::now_ns()), r));
-    s
+    let fresh = ulid_bits(crate::clock::ns_to_ms(crate::clock::now_ns()), random_u64(), random_u64());
+    let last = (u128::from(LAST[0].load(Relaxed)) << 64) | u128::from(LAST[1].load(Relaxed));
+    let v = fresh.max(last + 1);
+    LAST[0].store((v >> 64) as u64, Relaxed);
+    LAST[1].store(v as u64, Relaxed);
+    cat(&[prefix, &encode(v)])
 }
 
 /// `agent_{8 hex}`.
 pub fn new_agent_id() -> String {
-    let mut r = [0u8; 4];
-    random_bytes(&mut r);
+    let r = random_u64() as u32;
     let mut s = String::with_capacity(14);
     s.push_str("agent_");
-    for b in r {
-        s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    for i in (0..8).rev() {
+        s.push(char::from(b"0123456789abcdef"[(r >> (4 * i)) as usize & 15]));
     }
     s
 }
@@ -109,11 +109,12 @@ mod tests {
 
     #[test]
     fn encodes_ulids() {
-        assert_eq!(encode_ulid(0, [0; 10]), "00000000000000000000000000");
-        assert_eq!(encode_ulid(0xFFFF_FFFF_FFFF, [0xFF; 10]), "7ZZZZZZZZZZZZZZZZZZZZZZZZZ");
+        assert_eq!(encode(ulid_bits(0, 0, 0)), "00000000000000000000000000");
+        assert_eq!(encode(ulid_bits(0xFFFF_FFFF_FFFF, u64::MAX, u64::MAX)), "7ZZZZZZZZZZZZZZZZZZZZZZZZZ");
         // Known value: 1469918176385 ms is "01ARYZ6S41" (the ULID spec's example time).
-        assert!(encode_ulid(1_469_918_176_385, [0; 10]).starts_with("01ARYZ6S41"));
-        assert_eq!(encode_ulid(1, [0; 10]), "00000000010000000000000000");
+        assert!(encode(ulid_bits(1_469_918_176_385, 0, 0)).starts_with("01ARYZ6S41"));
+        assert_eq!(encode(ulid_bits(1, 0, 0)), "00000000010000000000000000");
+        assert_eq!(encode(ulid_bits(0, 1, 0)), "0000000000000G000000000000");
     }
 
     #[test]
@@ -128,6 +129,9 @@ mod tests {
         assert_eq!(g.len(), 14);
         assert!(g[6..].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         // Later milliseconds sort after earlier ones whatever the random part.
-        assert!(encode_ulid(1_000, [0; 10]) > encode_ulid(999, [0xFF; 10]));
+        assert!(encode(ulid_bits(1_000, 0, 0)) > encode(ulid_bits(999, u64::MAX, u64::MAX)));
+        // Each id of an instance is above the one before, whatever the random source gives.
+        let ids: Vec<String> = (0..1000).map(|_| new_ulid_id("")).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 }

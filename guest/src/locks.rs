@@ -18,7 +18,7 @@ fn lease_from_row(r: Row<'_>) -> Lease {
     Lease {
         holder_id: r.opt_string("holder_id"),
         run_id: r.opt_string("run_id"),
-        token: u64::try_from(r.int("token")).unwrap_or(0),
+        token: r.uint("token"),
         acquired_at_ns: r.int("acquired_at_ns"),
         expires_at_ns: r.int("expires_at_ns"),
     }

@@ -1,6 +1,7 @@
 //! The tables of the session logic, as declared to the storage.
 
-use crate::bindings::nexau::session::storage::{Column, ColumnType, Index, TableSchema};
+use crate::bindings::nexau::session::storage::{Column, ColumnType, Index, RowSet, TableSchema, Value};
+use crate::error::{Res, SessionError};
 use crate::prelude::*;
 
 pub use nexau_session_tables::{ACTIONS, AGENT_COLUMNS, AGENT_LOCKS, AGENTS, MESSAGE_COLUMNS, MESSAGES, SESSIONS};
@@ -16,7 +17,7 @@ use ColumnType::{Boolean as B, Integer as I, Json as J, Text as T, Timestamp as 
 type Spec = (&'static str, &'static [(&'static str, ColumnType, bool)], &'static [&'static str], &'static [Ix]);
 type Ix = (&'static str, &'static [&'static str], bool);
 
-const SPECS: [Spec; 5] = [
+static SPECS: [Spec; 5] = [
     (
         SESSIONS,
         &[
@@ -140,9 +141,92 @@ pub fn schemas() -> Vec<TableSchema> {
     out
 }
 
+/// The error of a row without `table`.`column`.
+#[inline(never)]
+pub fn row_without(table: &str, column: &str) -> SessionError {
+    SessionError::Backend(cat(&["storage row without ", table, ".", column]))
+}
+
+/// A value's place in `value` (`storage.wit`): 0 for null, then one more
+/// than its type's place in `column-type`.
+fn tag(v: &Value) -> u8 {
+    match v {
+        Value::Null => 0,
+        Value::Boolean(_) => 1,
+        Value::Integer(_) => 2,
+        Value::Float(_) => 3,
+        Value::Text(_) => 4,
+        Value::Json(_) => 5,
+        Value::Bytes(_) => 6,
+        Value::Timestamp(_) => 7,
+    }
+}
+
+/// Refuses a row of `table` that lacks a declared column: absent from the
+/// row set or the row, NULL though declared NOT NULL, or of another type
+/// (read on, it would pass for 0 or "").
+#[inline(never)]
+pub fn check_rows(table: &str, set: &RowSet) -> Res<()> {
+    let Some((_, cols, _, _)) = SPECS.iter().find(|spec| spec.0 == table) else { return Ok(()) };
+    for &(c, kind, nullable) in *cols {
+        let at = set.columns.iter().position(|x| x == c);
+        for row in &set.rows {
+            let ok = match at.and_then(|i| row.get(i)).map(tag) {
+                None => false,
+                Some(0) => nullable,
+                Some(t) => t == kind as u8 + 1,
+            };
+            if !ok {
+                return Err(row_without(table, c));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_without_a_declared_column_is_refused() {
+        let columns = strings(&[
+            "user_id",
+            "session_id",
+            "agent_id",
+            "holder_id",
+            "run_id",
+            "token",
+            "acquired_at_ns",
+            "expires_at_ns",
+        ]);
+        let t = |s: &str| Value::Text(s.into());
+        let row = vec![
+            t("u"),
+            t("s"),
+            t("a"),
+            Value::Null,
+            Value::Null,
+            Value::Integer(1),
+            Value::Integer(2),
+            Value::Integer(3),
+        ];
+        let set = |columns: Vec<String>, row: Vec<Value>| RowSet { columns, rows: vec![row] };
+        assert_eq!(check_rows(AGENT_LOCKS, &set(columns.clone(), row.clone())), Ok(()));
+        assert_eq!(check_rows(AGENT_LOCKS, &RowSet { columns: Vec::new(), rows: Vec::new() }), Ok(()), "no rows");
+        let refused = Err(row_without(AGENT_LOCKS, "token"));
+        let mut without = (columns.clone(), row.clone());
+        without.0.remove(5);
+        without.1.remove(5);
+        assert_eq!(check_rows(AGENT_LOCKS, &set(without.0, without.1)), refused, "no such column");
+        assert_eq!(check_rows(AGENT_LOCKS, &set(columns.clone(), row[..5].to_vec())), refused, "a short row");
+        for cell in [Value::Null, t("1"), Value::Float(1.0)] {
+            let mut bad = row.clone();
+            bad[5] = cell.clone();
+            assert_eq!(check_rows(AGENT_LOCKS, &set(columns.clone(), bad)), refused, "{cell:?}");
+        }
+        assert_eq!(refused, Err(SessionError::Backend("storage row without agent_locks.token".into())));
+    }
 
     #[test]
     fn every_table_is_declared_once_without_scope() {

@@ -28,11 +28,11 @@ pub fn session_from_row(r: Row<'_>) -> Session {
         session_id: r.string("session_id"),
         created_at: r.string("created_at"),
         updated_at: r.string("updated_at"),
-        context: r.str("context").unwrap_or("{}").to_owned(),
-        storage: r.str("storage").unwrap_or("{}").to_owned(),
+        context: r.string("context"),
+        storage: r.string("storage"),
         sandbox_state: r.opt_string("sandbox_state"),
         root_agent_id: r.opt_string("root_agent_id"),
-        version: u64::try_from(r.int("version")).unwrap_or(0),
+        version: r.uint("version"),
     }
 }
 
@@ -47,14 +47,14 @@ pub fn find_session(user_id: &str, session_id: &str) -> Res<Option<Session>> {
 pub fn get_or_create(user_id: &str, session_id: Option<&str>) -> Res<Session> {
     ids::check("user_id", user_id)?;
     ids::check_opt("session_id", session_id)?;
-    // A freshly generated id cannot exist yet: skip the first read.
-    let mut may_exist = session_id.is_some();
-    let session_id = session_id.map_or_else(|| ids::new_ulid_id("sess_"), str::to_owned);
+    // A generated id is never read: a session already under it is someone
+    // else's, so a collision generates the next id instead.
+    let generated = session_id.is_none();
+    let mut session_id = session_id.map_or_else(|| ids::new_ulid_id("sess_"), str::to_owned);
     for _ in 0..MAX_ATTEMPTS {
-        if may_exist && let Some(s) = find_session(user_id, &session_id)? {
+        if !generated && let Some(s) = find_session(user_id, &session_id)? {
             return Ok(s);
         }
-        may_exist = true;
         let now = now_ns();
         let row = new_row(
             &[
@@ -97,7 +97,8 @@ pub fn get_or_create(user_id: &str, session_id: Option<&str>) -> Res<Session> {
                     version: 1,
                 });
             }
-            Err(StorageError::DuplicateKey(_)) => continue,
+            Err(StorageError::DuplicateKey(_)) if generated => session_id = ids::new_ulid_id("sess_"),
+            Err(StorageError::DuplicateKey(_)) => {}
             Err(e) => return Err(from_storage(e)),
         }
     }

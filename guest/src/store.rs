@@ -27,10 +27,12 @@ pub fn update(table: &str, filter: Filter, set: Vec<Assignment>) -> Res<u64> {
     apply_one(WriteOp::Update(UpdateOp { table: table.into(), filter, set, expect: None })).map_err(from_storage)
 }
 
-/// The rows of `table` matching `q`.
+/// The rows of `table` matching `q`, each with every declared column.
 #[inline(never)]
 pub fn rows_of(table: &str, q: &Query) -> Res<RowSet> {
-    find(table, q).map_err(from_storage)
+    let set = find(table, q).map_err(from_storage)?;
+    crate::schema::check_rows(table, &set)?;
+    Ok(set)
 }
 
 /// The rows of `table` matching `filter`: in the order of `order_by` (a
@@ -190,7 +192,7 @@ impl<'a> Row<'a> {
         self.values.get(i)
     }
 
-    /// A text-like cell (text, JSON or timestamp); `None` when null or absent.
+    /// A text-like cell (text, JSON or timestamp); `None` when null.
     pub fn str(&self, name: &str) -> Option<&'a str> {
         match self.get(name)? {
             Value::Text(s) | Value::Json(s) | Value::Timestamp(s) => Some(s),
@@ -198,7 +200,7 @@ impl<'a> Row<'a> {
         }
     }
 
-    /// A text-like cell as an owned string (empty when null or absent).
+    /// A text-like cell as an owned string (empty when null).
     pub fn string(&self, name: &str) -> String {
         self.str(name).unwrap_or_default().to_owned()
     }
@@ -208,7 +210,7 @@ impl<'a> Row<'a> {
         self.str(name).map(str::to_owned)
     }
 
-    /// An integer cell; `None` when null or absent.
+    /// An integer cell; `None` when null.
     pub fn opt_int(&self, name: &str) -> Option<i64> {
         match self.get(name)? {
             Value::Integer(i) => Some(*i),
@@ -216,13 +218,15 @@ impl<'a> Row<'a> {
         }
     }
 
-    /// An integer cell (0 when null or absent).
+    /// An integer cell (0 when null).
     pub fn int(&self, name: &str) -> i64 {
-        match self.get(name) {
-            Some(Value::Integer(i)) => *i,
-            Some(Value::Float(f)) => *f as i64,
-            _ => 0,
-        }
+        self.opt_int(name).unwrap_or(0)
+    }
+
+    /// A non-negative integer cell (0 when null or negative).
+    #[inline(never)]
+    pub fn uint(&self, name: &str) -> u64 {
+        u64::try_from(self.int(name)).unwrap_or(0)
     }
 }
 

@@ -68,13 +68,18 @@ impl Heap {
         self.top = stop;
     }
 
+    /// The free list of the small blocks of `size` bytes. No indexing: a
+    /// bounds-check panic would link `core::fmt`'s integer formatting.
+    fn small_list(&mut self, size: usize) -> &mut usize {
+        self.free.get_mut(size.trailing_zeros() as usize).unwrap_or_else(|| wasm32::unreachable())
+    }
+
     /// A block of `size` bytes (a [`block`] size).
     fn take(&mut self, size: usize) -> usize {
         // SAFETY: every block on a free list is free and at least two words
         // long; its first word is the link, a large one's second its size.
         unsafe {
-            let mut link: *mut usize =
-                if size < LARGE { &mut self.free[size.trailing_zeros() as usize] } else { &mut self.large };
+            let mut link: *mut usize = if size < LARGE { self.small_list(size) } else { &mut self.large };
             while *link != 0 {
                 let b = *link as *mut usize;
                 if size < LARGE || *b.add(1) >= size {
@@ -106,7 +111,7 @@ impl Heap {
         // SAFETY: the block is free and at least two words long.
         unsafe {
             if size < LARGE {
-                let head = &mut self.free[size.trailing_zeros() as usize];
+                let head = self.small_list(size);
                 *b = *head;
                 *head = ptr;
             } else {

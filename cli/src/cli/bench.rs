@@ -4,6 +4,7 @@
 //! same run; each figure is the median of `--runs` runs.
 
 use std::io::IsTerminal;
+use std::path::Path;
 
 use clap::Args;
 use indicatif::ProgressBar;
@@ -47,7 +48,8 @@ pub struct BenchArgs {
     json: bool,
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
+/// Runs the harness, on the component at `component` when given (checked already).
+pub async fn run(args: BenchArgs, component: Option<&Path>) -> anyhow::Result<u8> {
     let defaults = BenchOptions::default();
     let options = BenchOptions {
         runs: args.runs.max(1),
@@ -61,6 +63,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
         lock_cycles: args.iterations.max(1),
         backends: args.backends,
         cold_start_program: if args.no_cold_start { None } else { Some(std::env::current_exe()?) },
+        component: component.map(std::fs::read).transpose()?,
         ..defaults
     };
     let spinner = if std::io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };

@@ -132,6 +132,19 @@ fn lock_timing(ttl: Duration, heartbeat: Option<Duration>, wait: Option<Duration
 }
 
 /// The message text: `--text T`, `--text -` (all of stdin) or `--text-file PATH`.
+/// Checks `--component PATH`: a readable build of the session-logic
+/// component that this host can run (the right exports and imports). A
+/// refusal is bad input (exit 2): nothing is opened or written.
+pub fn component(path: Option<&Path>) -> Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let wasm =
+        std::fs::read(path).map_err(|e| Error::Invalid(format!("--component {}: cannot read: {e}", path.display())))?;
+    nexau_session::runtime::check_component(&wasm).map_err(|e| match e {
+        Error::Invalid(m) => Error::Invalid(format!("--component {}: {m}", path.display())),
+        other => other,
+    })
+}
+
 async fn message_text(text: Option<String>, file: Option<std::path::PathBuf>) -> Result<String> {
     let utf8 = |bytes: Vec<u8>, from: &str| {
         String::from_utf8(bytes).map_err(|e| {

@@ -21,7 +21,7 @@ pub struct DemoArgs {
 
 const SCRIPT: [&str; 3] = ["Hi, my name is Ada.", "What is my name?", "What did I say first?"];
 
-pub async fn run(db: &str, args: DemoArgs) -> anyhow::Result<u8> {
+pub async fn run(db: &str, component: Option<&Path>, args: DemoArgs) -> anyhow::Result<u8> {
     let url = DbUrl::parse(db)?;
     say!("nexau-session demo: {} turns, each on a freshly opened engine (like a new process)", SCRIPT.len())?;
     say!("model: {}", OfflineModel::LABEL)?;
@@ -29,14 +29,14 @@ pub async fn run(db: &str, args: DemoArgs) -> anyhow::Result<u8> {
 
     // memory:// lives as long as its engine, so there the runs share one.
     let shared = match url.backend_name() {
-        "memory" => Some(super::open(db).await?),
+        "memory" => Some(super::open(db, component).await?),
         _ => None,
     };
     let mut session_id: Option<String> = None;
     for (turn, text) in SCRIPT.iter().enumerate() {
         let engine = match &shared {
             Some(e) => e.clone(),
-            None => super::open(db).await?,
+            None => super::open(db, component).await?,
         };
         let manager = SessionManager::builder(engine).build()?;
         let mut agent = Agent::new(OfflineModel, &manager, &args.user, session_id.as_deref()).await?;
@@ -54,7 +54,7 @@ pub async fn run(db: &str, args: DemoArgs) -> anyhow::Result<u8> {
     let session = session_id.expect("the script has turns");
     let engine: Engine = match &shared {
         Some(e) => e.clone(),
-        None => super::open(db).await?,
+        None => super::open(db, component).await?,
     };
     let agents = engine.list_agents(&args.user, &session).await?;
     let stored: usize = match agents.iter().find(|a| a.is_root) {

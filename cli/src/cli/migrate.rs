@@ -28,8 +28,9 @@ pub struct MigrateArgs {
     pub(super) to: String,
 }
 
-pub async fn run(source: Engine, args: MigrateArgs) -> anyhow::Result<u8> {
-    let target = super::open(&args.to).await?;
+/// Copies `source` into `--to`, whose engine runs `component` too when given.
+pub async fn run(source: Engine, args: MigrateArgs, component: Option<&std::path::Path>) -> anyhow::Result<u8> {
+    let target = super::open(&args.to, component).await?;
     let total = source.count::<SessionModel>(Filter::All).await?;
     let bar = progress::bar(total, "sessions migrated");
     let (mut inserted, mut unchanged) = (0u64, 0u64);

@@ -21,6 +21,7 @@ mod stdin;
 mod target;
 
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -38,6 +39,10 @@ pub struct Cli {
     /// Database URL: sqlite:///FILE (relative), sqlite:////ABS/FILE, sqlite+aiosqlite:///…, jsonl:///DIR, memory://
     #[arg(long, global = true, env = "NEXAU_SESSION_DB", default_value = "sqlite:///sessions.db")]
     db: String,
+
+    /// Run this build of the session-logic component (a .wasm file) instead of the embedded one
+    #[arg(long, global = true, value_name = "PATH")]
+    component: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -160,9 +165,13 @@ fn parse_args(colour: bool) -> Result<Cli, u8> {
     })
 }
 
-/// Opens the engine for `--db` and sets up the models.
-async fn open(db: &str) -> anyhow::Result<Engine> {
-    let engine = Engine::from_url(db).await?;
+/// Opens the engine for `--db`, running `--component` when given, and sets up the models.
+async fn open(db: &str, component: Option<&Path>) -> anyhow::Result<Engine> {
+    let mut builder = Engine::builder(db);
+    if let Some(path) = component {
+        builder = builder.component_file(path);
+    }
+    let engine = builder.build().await?;
     engine.setup_models().await?;
     Ok(engine)
 }
@@ -172,6 +181,7 @@ async fn run(mut cli: Cli, shutdown: Shutdown) -> anyhow::Result<u8> {
     let interrupted = {
         let work = async {
             check::command(&cli.db, &mut cli.command).await?;
+            check::component(cli.component.as_deref())?;
             dispatch(cli, &shutdown).await
         };
         if handles_signals {
@@ -189,17 +199,18 @@ async fn run(mut cli: Cli, shutdown: Shutdown) -> anyhow::Result<u8> {
 }
 
 async fn dispatch(cli: Cli, shutdown: &Shutdown) -> anyhow::Result<u8> {
+    let (db, component) = (cli.db.as_str(), cli.component.as_deref());
     match cli.command {
-        Command::Demo(args) => demo::run(&cli.db, args).await,
-        Command::Chat(args) => chat::run(open(&cli.db).await?, args).await,
-        Command::Sessions(cmd) => sessions::run(open(&cli.db).await?, cmd).await,
-        Command::History(cmd) => history::run(open(&cli.db).await?, cmd).await,
-        Command::Locks(cmd) => locks::run(open(&cli.db).await?, cmd, shutdown).await,
-        Command::Cleanup(args) => cleanup::run(open(&cli.db).await?, args).await,
-        Command::Export(args) => export::run(open(&cli.db).await?, args).await,
-        Command::Import(args) => import::run(open(&cli.db).await?, args).await,
-        Command::Migrate(args) => migrate::run(open(&cli.db).await?, args).await,
-        Command::Compact => compact::run(open(&cli.db).await?, &cli.db).await,
-        Command::Bench(args) => bench::run(args).await,
+        Command::Demo(args) => demo::run(db, component, args).await,
+        Command::Chat(args) => chat::run(open(db, component).await?, args).await,
+        Command::Sessions(cmd) => sessions::run(open(db, component).await?, cmd).await,
+        Command::History(cmd) => history::run(open(db, component).await?, cmd).await,
+        Command::Locks(cmd) => locks::run(open(db, component).await?, cmd, shutdown).await,
+        Command::Cleanup(args) => cleanup::run(open(db, component).await?, args).await,
+        Command::Export(args) => export::run(open(db, component).await?, args).await,
+        Command::Import(args) => import::run(open(db, component).await?, args).await,
+        Command::Migrate(args) => migrate::run(open(db, component).await?, args, component).await,
+        Command::Compact => compact::run(open(db, component).await?, db).await,
+        Command::Bench(args) => bench::run(args, component).await,
     }
 }

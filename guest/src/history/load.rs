@@ -13,7 +13,7 @@ use crate::bindings::exports::nexau::session::types::AgentRef;
 use crate::error::{Res, SessionError};
 use crate::json::{self, Json};
 use crate::prelude::*;
-use crate::schema::MESSAGES;
+use crate::schema::{MESSAGES, row_without};
 use crate::store::{self, CompareOp, Value, first, int, text};
 
 /// Rows read by the first storage call of a page (one: a message may be
@@ -85,12 +85,6 @@ fn window_start(key: Key<'_>, head: &Head, n: u32) -> Res<i64> {
     Ok(first(&found).map_or(0, |r| r.int("pos")))
 }
 
-/// A message row without its position, role or message.
-#[inline(never)]
-fn malformed(key: Key<'_>) -> SessionError {
-    SessionError::Backend(cat(&["agent ", key.a, ": malformed message row"]))
-}
-
 /// Column `name`'s index in a row set.
 fn column(set: &store::RowSet, name: &str) -> usize {
     set.columns.iter().position(|c| c == name).unwrap_or(usize::MAX)
@@ -120,8 +114,9 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
         let (at_pos, at_role, at_ids, at_message) = (at("pos"), at("role"), at("tool_calls"), at("message"));
         let got = found.rows.len();
         for row in &mut found.rows {
+            // `rows_of` checked every cell's presence and type: never taken.
             let (Some(&Value::Integer(pos)), Some(Value::Text(role))) = (row.get(at_pos), row.get(at_role)) else {
-                return Err(malformed(key));
+                return Err(row_without(MESSAGES, "pos"));
             };
             let (tool, assistant) = (role == "tool", role == "assistant");
             let ids = ids_of(row.get(at_ids));
@@ -136,7 +131,7 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
             }
             // Moved out of the row, not copied: a large message is held once.
             let Some(Value::Json(message)) = row.get_mut(at_message) else {
-                return Err(malformed(key));
+                return Err(row_without(MESSAGES, "message"));
             };
             if assistant {
                 asked = ids;

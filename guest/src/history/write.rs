@@ -111,7 +111,7 @@ fn replayed(r: Row<'_>, key: &str, print: &str) -> Res<Receipt> {
     if r.str("request_hash").is_some_and(|h| h != print) {
         return Err(invalid(cat(&["idempotency_key ", key, ": used for another request"])));
     }
-    Ok(Receipt { action_id: r.string("action_id"), seq: u64::try_from(r.int("seq")).unwrap_or(0), stored: false })
+    Ok(Receipt { action_id: r.string("action_id"), seq: r.uint("seq"), stored: false })
 }
 
 fn opt_json(s: Option<&str>) -> Cell {

@@ -66,6 +66,9 @@ pub struct BenchOptions {
     /// The `nexau-session` binary whose start `cold_start` times; `None`
     /// skips that workload.
     pub cold_start_program: Option<PathBuf>,
+    /// Another build of the component to time instead of the embedded one
+    /// (its bytes; see [`crate::EngineBuilder::component`]).
+    pub component: Option<Vec<u8>>,
 }
 
 impl Default for BenchOptions {
@@ -84,6 +87,7 @@ impl Default for BenchOptions {
             lock_cycles: 1000,
             backends: Vec::new(),
             cold_start_program: None,
+            component: None,
         }
     }
 }
@@ -185,8 +189,12 @@ struct Sides {
     _stores: [TestStore; 3],
 }
 
-async fn open(backend: &str, stores: [TestStore; 2]) -> Result<Sides> {
-    let engine = Engine::builder(&stores[0].url).clock(Arc::new(SystemClock)).build().await?;
+async fn open(backend: &str, stores: [TestStore; 2], component: Option<&[u8]>) -> Result<Sides> {
+    let mut builder = Engine::builder(&stores[0].url).clock(Arc::new(SystemClock));
+    if let Some(wasm) = component {
+        builder = builder.component(wasm.to_vec());
+    }
+    let engine = builder.build().await?;
     engine.setup_models().await?;
     let native_backend = backends::open(&DbUrl::parse(&stores[1].url)?).await?;
     let store = CheckedStore::new(native_backend, SchemaRegistry::new(), crate::engine::DEFAULT_SCOPE);
@@ -245,7 +253,7 @@ pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Resul
                 }
                 return Err(Error::Invalid(format!("bench: no {backend} store is configured on this machine")));
             };
-            let sides = open(backend, [a, b]).await?;
+            let sides = open(backend, [a, b], options.component.as_deref()).await?;
             let tell = |side: &'static str| move |step: &str| progress(&format!("{backend} run {run}: {side} {step}"));
             add(&mut guest, workloads::run(&sides.guest, options, &tell("guest")).await?);
             add(&mut native, workloads::run(&sides.native, options, &tell("native")).await?);
@@ -282,5 +290,5 @@ pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Resul
             });
         }
     }
-    Ok(BenchReport { machine: Machine::this(), component_bytes: crate::runtime::COMPONENT_WASM.len(), results })
+    Ok(BenchReport { machine: Machine::this(), component_bytes: options.component.as_ref().map_or(crate::runtime::COMPONENT_WASM.len(), Vec::len), results })
 }

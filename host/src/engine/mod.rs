@@ -13,6 +13,7 @@ mod upgrade;
 mod warm_tests;
 pub(crate) mod wit_map;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use nexau_session_storage::{Backend, CheckedStore, Compacted, SchemaRegistry, TableSchema};
@@ -21,7 +22,7 @@ use crate::runtime::StorageFailure;
 use crate::runtime::bindings::exports::nexau::session::types::{
     ErrorKind as WitErrorKind, SessionError as WitSessionError,
 };
-use crate::runtime::{Instance, Limits, Runtime};
+use crate::runtime::{Instance, Limits, RandomSource, Runtime};
 use crate::{Clock, DbUrl, Error, Result, RuntimeError, clock_from_env};
 
 pub use history::{Fence, HistoryAction, HistoryPage, PAGE_BYTES, PageCursor, PageStart, RunStatus, WriteOptions};
@@ -55,13 +56,40 @@ pub struct Engine {
 
 /// Configures an [`Engine`].
 pub struct EngineBuilder {
-    url: String,
+    storage: StorageSource,
     clock: Option<Arc<dyn Clock>>,
     scope: String,
     limits: Limits,
+    component: Option<ComponentSource>,
+    random: Option<Arc<dyn RandomSource>>,
+}
+
+/// Where an engine's rows live.
+enum StorageSource {
+    Url(String),
+    /// A URL checked by [`DbUrl::parse`], not opened yet.
+    Parsed(DbUrl),
+    Backend(Arc<dyn Backend>),
+}
+
+/// Which build of the session logic an engine runs, when not the embedded one.
+enum ComponentSource {
+    Bytes(Vec<u8>),
+    File(PathBuf),
 }
 
 impl EngineBuilder {
+    fn on(storage: StorageSource) -> EngineBuilder {
+        EngineBuilder {
+            storage,
+            clock: None,
+            scope: DEFAULT_SCOPE.to_owned(),
+            limits: Limits::default(),
+            component: None,
+            random: None,
+        }
+    }
+
     /// The clock (default: `NEXAU_SESSION_NOW` when set, else the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
@@ -80,16 +108,66 @@ impl EngineBuilder {
         self
     }
 
-    /// Opens the backend and prepares the runtime.
+    /// Runs another build of the session-logic component, given as its
+    /// bytes, instead of the one embedded in this library (see
+    /// [`Runtime::with_component`] for what it must export and import).
+    pub fn component(mut self, wasm: Vec<u8>) -> Self {
+        self.component = Some(ComponentSource::Bytes(wasm));
+        self
+    }
+
+    /// Runs the session-logic component in the file at `path` instead of
+    /// the embedded one; as [`EngineBuilder::component`].
+    pub fn component_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.component = Some(ComponentSource::File(path.into()));
+        self
+    }
+
+    /// Takes the component's random numbers from `source` instead of the
+    /// operating system (tests, simulations).
+    pub fn random_source(mut self, source: Arc<dyn RandomSource>) -> Self {
+        self.random = Some(source);
+        self
+    }
+
+    /// Prepares the runtime, then opens the storage. A component that cannot
+    /// run here is refused ([`Error::Invalid`]) before the storage is opened.
     pub async fn build(self) -> Result<Engine> {
-        let url = DbUrl::parse(&self.url)?;
+        let storage = match self.storage {
+            StorageSource::Url(url) => StorageSource::Parsed(DbUrl::parse(&url)?),
+            other => other,
+        };
         let clock = match self.clock {
             Some(c) => c,
             None => clock_from_env()?,
         };
-        let backend = nexau_session_storage::backends::open(&url).await?;
-        let runtime = Runtime::new(clock, self.limits)?;
+        let mut runtime = match self.component {
+            None => Runtime::new(clock, self.limits)?,
+            Some(ComponentSource::Bytes(wasm)) => Runtime::with_component(clock, self.limits, &wasm)?,
+            Some(ComponentSource::File(path)) => {
+                let wasm = std::fs::read(&path)
+                    .map_err(|e| Error::Invalid(format!("component file {}: {e}", path.display())))?;
+                Runtime::with_component(clock, self.limits, &wasm)
+                    .map_err(|e| prefix_invalid(e, &format!("component file {}", path.display())))?
+            }
+        };
+        if let Some(source) = self.random {
+            runtime = runtime.with_random_source(source);
+        }
+        let backend = match storage {
+            StorageSource::Url(url) => nexau_session_storage::backends::open(&DbUrl::parse(&url)?).await?,
+            StorageSource::Parsed(url) => nexau_session_storage::backends::open(&url).await?,
+            StorageSource::Backend(backend) => backend,
+        };
         Ok(Engine::assemble(runtime, backend, SchemaRegistry::default(), self.scope))
+    }
+}
+
+/// `e` with `what` in front of its message, when it is [`Error::Invalid`].
+fn prefix_invalid(e: Error, what: &str) -> Error {
+    match e {
+        Error::Invalid(m) => Error::Invalid(format!("{what}: {m}")),
+        other => other,
     }
 }
 
@@ -102,7 +180,13 @@ impl Engine {
 
     /// A builder for an engine on `url`.
     pub fn builder(url: &str) -> EngineBuilder {
-        EngineBuilder { url: url.to_owned(), clock: None, scope: DEFAULT_SCOPE.to_owned(), limits: Limits::default() }
+        EngineBuilder::on(StorageSource::Url(url.to_owned()))
+    }
+
+    /// A builder for an engine on a storage backend of your own: any
+    /// [`Backend`], held behind the same checks and scoping as the built-in ones.
+    pub fn builder_on_backend(backend: Arc<dyn Backend>) -> EngineBuilder {
+        EngineBuilder::on(StorageSource::Backend(backend))
     }
 
     fn assemble(runtime: Runtime, backend: Arc<dyn Backend>, registry: SchemaRegistry, scope: String) -> Engine {
@@ -114,6 +198,15 @@ impl Engine {
     /// one scope is visible from another.
     pub fn with_scope(&self, scope: impl Into<String>) -> Engine {
         Engine::assemble(self.runtime.clone(), self.backend.clone(), self.registry.clone(), scope.into())
+    }
+
+    /// The same storage, scope and tables, running another build of the
+    /// session-logic component (its bytes; see [`Runtime::with_component`]
+    /// for what it must export and import) under the same clock and limits:
+    /// to try a new build on the data of a running one.
+    pub fn with_component(&self, wasm: &[u8]) -> Result<Engine> {
+        let runtime = self.runtime.switched_to(wasm)?;
+        Ok(Engine::assemble(runtime, self.backend.clone(), self.registry.clone(), self.scope.clone()))
     }
 
     /// The tenant scope of this engine.
