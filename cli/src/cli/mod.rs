@@ -8,6 +8,7 @@ mod compact;
 mod demo;
 mod exit;
 mod history;
+mod import;
 mod locks;
 mod output;
 mod parse_error;
@@ -60,6 +61,8 @@ enum Command {
     Compact,
     /// The performance harness: each operation through the component and through a native baseline.
     Bench(bench::BenchArgs),
+    /// Bring in a store written by NexAU (the Python implementation): its SQL tables or its JSONL directory.
+    Import(import::ImportArgs),
 }
 
 impl Command {
@@ -74,6 +77,7 @@ impl Command {
             Command::Cleanup(a) => !a.dry_run,
             Command::Compact => true,
             Command::Bench(_) => false,
+            Command::Import(_) => true,
             Command::Demo(_) | Command::Chat(_) => true,
         }
     }
@@ -186,5 +190,6 @@ async fn dispatch(cli: Cli, shutdown: &Shutdown) -> anyhow::Result<u8> {
         Command::Cleanup(args) => cleanup::run(open(&cli.db).await?, args).await,
         Command::Compact => compact::run(open(&cli.db).await?, &cli.db).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Import(args) => import::run(open(&cli.db).await?, args).await,
     }
 }

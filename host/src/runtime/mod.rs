@@ -134,6 +134,11 @@ impl Runtime {
         Ok(Runtime { compiled: compiled()?, clock, limits })
     }
 
+    /// The same compiled component and limits, seen through another clock.
+    pub(crate) fn with_clock(&self, clock: Arc<dyn Clock>) -> Runtime {
+        Runtime { compiled: self.compiled.clone(), clock, limits: self.limits }
+    }
+
     /// The clock the guest sees.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
