@@ -351,11 +351,14 @@ async fn malformed_rows_are_reported_with_table_and_key_and_stop_or_are_skipped(
 async fn urls_that_name_no_nexau_store_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (engine, _) = ours(dir.path()).await;
+    let other = dir.path().join("other.db");
+    rusqlite::Connection::open(&other).unwrap().execute_batch("CREATE TABLE other (x INTEGER)").unwrap();
     for (url, says) in [
         ("memory://".to_owned(), "is not a NexAU store"),
         (file_url("jsonl", &dir.path().join("absent")), "not a directory"),
         (file_url("jsonl", dir.path()), "no NexAU table files there"),
-        (file_url("sqlite", &dir.path().join("ours.db")), "no NexAU tables there"),
+        (file_url("sqlite", &other), "no NexAU tables there"),
+        (file_url("sqlite", &dir.path().join("absent.db")), "no such file"),
     ] {
         match engine.import_nexau(&url, OnError::Stop).await {
             Err(Error::Invalid(m)) => assert!(m.contains(says), "{url}: {m}"),

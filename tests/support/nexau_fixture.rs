@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use nexau_session::storage::backends;
-use nexau_session::storage::{Column, ColumnType, DbUrl, RowSet, TableSchema, Value, WriteOp};
+use nexau_session::storage::{Backend, Column, ColumnType, DbUrl, RowSet, TableSchema, Value, WriteOp};
 use serde_json::{Value as Json, json};
 
 /// Columns NexAU keeps as JSON.
@@ -317,10 +317,8 @@ impl NexauStore {
                 continue;
             }
             let columns: Vec<String> = schema.columns.iter().map(|c| c.name.clone()).collect();
-            let cells = rows
-                .iter()
-                .map(|r| schema.columns.iter().map(|c| server_cell(c.kind, &r[&c.name])).collect())
-                .collect();
+            let cells =
+                rows.iter().map(|r| schema.columns.iter().map(|c| server_cell(c.ty, &r[&c.name])).collect()).collect();
             let op = WriteOp::Insert { table: table.into(), rows: RowSet { columns, rows: cells } };
             backend.apply(&[op]).await.unwrap();
         }
@@ -355,7 +353,7 @@ fn server_cell(kind: ColumnType, v: &Json) -> Value {
 fn table(name: &str, columns: &[(&str, ColumnType, bool)], key: &[&str]) -> TableSchema {
     TableSchema {
         name: name.into(),
-        columns: columns.iter().map(|(c, k, n)| Column { name: (*c).into(), kind: *k, nullable: *n }).collect(),
+        columns: columns.iter().map(|(c, k, n)| Column { name: (*c).into(), ty: *k, nullable: *n }).collect(),
         primary_key: key.iter().map(|k| (*k).into()).collect(),
         indexes: Vec::new(),
     }
