@@ -297,7 +297,7 @@ async fn malformed_rows_are_reported_with_table_and_key_and_stop_or_are_skipped(
     assert_eq!(problems.len(), 4, "{problems:#?}");
     assert!(
         problems.contains(
-            &"agent_run_actions line 21: not valid JSON (EOF while parsing a string at line 1 column 36)".to_owned()
+            &"agent_run_actions line 21: not valid JSON (EOF while parsing a string at line 1 column 33)".to_owned()
         ),
         "{problems:#?}"
     );

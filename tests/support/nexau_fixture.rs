@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use nexau_session::storage::backends;
-use nexau_session::storage::{Backend, Column, ColumnType, DbUrl, RowSet, TableSchema, Value, WriteOp};
+use nexau_session::storage::{Column, ColumnType, DbUrl, RowSet, TableSchema, Value, WriteOp};
 use serde_json::{Value as Json, json};
 
 /// Columns NexAU keeps as JSON.
@@ -238,7 +238,7 @@ pub fn sample() -> NexauStore {
             Some("run_01"),
             6,
             "append",
-            json!([msg("s4", "assistant", "plain string content")]),
+            json!([msg("s4", "assistant", json!("plain string content"))]),
             None,
             Json::Null,
         ),
