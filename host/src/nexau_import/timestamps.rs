@@ -13,7 +13,8 @@ pub(crate) fn parse_time(text: &str) -> Result<Timestamp, String> {
     let mut candidates = vec![t.to_owned()];
     // `+HHMM` and `+HH` offsets (PostgreSQL's text form, `%z`): make them `+HH:MM`.
     let tail_start = t.len().saturating_sub(5);
-    if let Some(sign_at) = t[tail_start..].rfind(['+', '-']).map(|i| i + tail_start)
+    if let Some(tail) = t.get(tail_start..)
+        && let Some(sign_at) = tail.rfind(['+', '-']).map(|i| i + tail_start)
         && t.get(..sign_at).is_some_and(|head| head.contains(':'))
     {
         let digits = &t[sign_at + 1..];
@@ -65,7 +66,8 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_time() {
-        for text in ["", "yesterday", "2026-13-01 00:00:00", "2026-01-02 03:04:05+2"] {
+        for text in ["", "yesterday", "2026-13-01 00:00:00", "2026-01-02 03:04:05+2", "2026-01-02 03:04:05é", "été"]
+        {
             assert!(parse_time(text).unwrap_err().contains("is not a time"), "{text}");
         }
         assert!(from_ns(-1).is_err());
