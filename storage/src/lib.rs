@@ -26,6 +26,7 @@
 //! | `url.rs` | [`DbUrl`]: database URLs, resolved through the registry |
 //! | `schema_sync.rs` | what `setup_models` does to tables a backend already holds |
 //! | `timestamp.rs` | [`Timestamp`]: instants, range-checked |
+//! | `foreign.rs` | [`foreign::read_table`]: reading a table another program keeps in a SQL database (imports) |
 
 #![warn(missing_docs)]
 
@@ -34,6 +35,7 @@ pub mod backends;
 mod checked;
 pub(crate) mod error;
 pub mod filter_dsl;
+pub mod foreign;
 mod like;
 mod memtable;
 mod model;

@@ -1,5 +1,7 @@
 //! `import FILE`: sessions from an export file (`export`'s output, or `-` for
-//! stdin) into this store, each all or nothing.
+//! stdin) into this store, each all or nothing; `import --from-nexau URL`: a
+//! store written by NexAU (the Python implementation), its SQL tables or its
+//! JSONL directory, through the library's NexAU import.
 //!
 //! The file is read twice: once before the database is opened, to check
 //! every line (a bad one stops the import with exit 2 having written
@@ -14,17 +16,24 @@ use std::sync::Arc;
 
 use clap::{ArgGroup, Args, ValueEnum};
 use nexau_session::export_format::{BadSession, ExportReader};
-use nexau_session::{Engine, Error, ImportOutcome};
+use nexau_session::{Engine, Error, ImportOutcome, ImportSummary};
 
 use super::exit;
-use super::output::{report, say};
+use super::output::{print_json, report, say};
 use super::progress;
 
 #[derive(Args)]
-#[command(group(ArgGroup::new("source").required(true).args(["file"])))]
+#[command(group(ArgGroup::new("source").required(true).args(["file", "from_nexau"])))]
 pub struct ImportArgs {
     /// An export file (what `export` writes), or `-` to read it from stdin (held in memory).
     pub(super) file: Option<PathBuf>,
+    /// A NexAU store instead: sqlite+aiosqlite:///FILE, postgresql+asyncpg://…, mysql+aiomysql://…
+    /// or jsonl:///DIR.
+    #[arg(long, value_name = "URL")]
+    pub(super) from_nexau: Option<String>,
+    /// With --from-nexau: print the summary as one JSON document.
+    #[arg(long, requires = "from_nexau")]
+    json: bool,
     /// A session that cannot be imported (a malformed line, or already present with other rows):
     /// stop there, or skip it, report it on stderr and go on.
     #[arg(long, value_enum, default_value_t = OnError::Stop)]
@@ -32,6 +41,15 @@ pub struct ImportArgs {
     /// Filled in by the check before the database is opened.
     #[arg(skip)]
     pub(super) checked: Option<Checked>,
+}
+
+impl From<OnError> for nexau_session::OnError {
+    fn from(o: OnError) -> Self {
+        match o {
+            OnError::Stop => nexau_session::OnError::Stop,
+            OnError::Skip => nexau_session::OnError::Skip,
+        }
+    }
 }
 
 /// What `--on-error` says.
@@ -84,6 +102,9 @@ pub struct Checked {
 /// The first pass: reads the input and checks every line against the
 /// declared tables, without opening the database.
 pub async fn check(args: &mut ImportArgs) -> nexau_session::Result<()> {
+    if let Some(url) = &args.from_nexau {
+        return nexau_session::check_nexau_url(url);
+    }
     let Some(path) = &args.file else {
         return Err(Error::Invalid("give the export file to import (or - for stdin)".into()));
     };
@@ -126,6 +147,15 @@ pub async fn check(args: &mut ImportArgs) -> nexau_session::Result<()> {
 }
 
 pub async fn run(engine: Engine, args: ImportArgs) -> anyhow::Result<u8> {
+    if let Some(url) = &args.from_nexau {
+        let summary = engine.import_nexau(url, args.on_error.into()).await?;
+        if args.json {
+            print_json(&summary)?;
+        } else {
+            print_nexau_summary(&summary)?;
+        }
+        return Ok(exit::OK);
+    }
     let Some(Checked { input, bad, total }) = args.checked else {
         anyhow::bail!("import: the input was not checked");
     };
@@ -156,4 +186,22 @@ pub async fn run(engine: Engine, args: ImportArgs) -> anyhow::Result<u8> {
     say!("imported {inserted} sessions ({rows} rows); {unchanged} already present; {skipped} skipped")?;
     outcome?;
     Ok(exit::OK)
+}
+
+fn print_nexau_summary(s: &ImportSummary) -> anyhow::Result<()> {
+    for p in &s.problems {
+        say!("not imported: {p}")?;
+    }
+    say!(
+        "imported {} actions ({} already here); sessions: {} created, {} updated; agents: {} created; \
+         {} lock rows skipped (locks are not carried over); {} rows not imported",
+        s.actions_imported,
+        s.actions_already_present,
+        s.sessions_created,
+        s.sessions_updated,
+        s.agents_created,
+        s.locks_skipped,
+        s.problems.len()
+    )?;
+    Ok(())
 }

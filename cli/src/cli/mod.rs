@@ -75,6 +75,8 @@ enum Command {
     Compact,
     /// The performance harness: each operation through the component and through a native baseline.
     Bench(bench::BenchArgs),
+    /// Bring in a store written by NexAU (the Python implementation): its SQL tables or its JSONL directory.
+    Import(import::ImportArgs),
 }
 
 impl Command {

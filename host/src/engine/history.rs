@@ -76,6 +76,15 @@ pub struct WriteOptions {
     pub fence: Option<Fence>,
 }
 
+/// The component's form of [`WriteOptions`].
+pub(crate) fn write_options_to_wit(options: &WriteOptions) -> wit::WriteOptions {
+    wit::WriteOptions {
+        run_id: options.run_id.clone(),
+        idempotency_key: options.idempotency_key.clone(),
+        fence: options.fence.as_ref().map(|f| wit::Fence { holder_id: f.holder_id.clone(), token: f.token }),
+    }
+}
+
 fn messages_json(messages: &[Message]) -> Result<String> {
     serde_json::to_string(messages).map_err(|e| Error::Invalid(format!("messages cannot be encoded: {e}")))
 }
@@ -134,16 +143,23 @@ impl Engine {
                 RunStatus::Cancelled => wit::RunStatus::Cancelled,
             }),
         };
-        let options = wit::WriteOptions {
-            run_id: options.run_id.clone(),
-            idempotency_key: options.idempotency_key.clone(),
-            fence: options.fence.as_ref().map(|f| wit::Fence { holder_id: f.holder_id.clone(), token: f.token }),
-        };
+        self.write_wit(agent, &action, options).await
+    }
+
+    /// Records one action given as the component takes it (messages as
+    /// JSON text, passed on exactly as given).
+    pub(crate) async fn write_wit(
+        &self,
+        agent: &AgentRef,
+        action: &wit::Action,
+        options: &WriteOptions,
+    ) -> Result<Receipt> {
+        let options = write_options_to_wit(options);
         let mut i = self.instance().await?;
         let r = i
             .logic
             .nexau_session_history()
-            .call_write(&mut i.store, &wit_map::agent_ref(agent), &action, &options)
+            .call_write(&mut i.store, &wit_map::agent_ref(agent), action, &options)
             .await;
         Ok(wit_map::receipt(i.settle(r)?))
     }

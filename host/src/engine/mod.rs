@@ -209,6 +209,22 @@ impl Engine {
         Ok(Engine::assemble(runtime, self.backend.clone(), self.registry.clone(), self.scope.clone()))
     }
 
+    /// The same backend and scope, with the session logic seeing `clock`
+    /// (an import stamps each action with its original time this way).
+    pub(crate) fn with_clock(&self, clock: Arc<dyn Clock>) -> Engine {
+        Engine::assemble(
+            self.runtime.with_clock(clock),
+            self.backend.clone(),
+            self.registry.clone(),
+            self.scope.clone(),
+        )
+    }
+
+    /// The checked store this engine's calls go through (scoped, validated).
+    pub(crate) fn checked_store(&self) -> &Arc<CheckedStore> {
+        &self.store
+    }
+
     /// The tenant scope of this engine.
     pub fn scope(&self) -> &str {
         &self.scope

@@ -240,6 +240,12 @@ impl Runtime {
         self
     }
 
+    /// The same compiled component, limits and random source, seen through
+    /// another clock.
+    pub(crate) fn with_clock(&self, clock: Arc<dyn Clock>) -> Runtime {
+        Runtime { clock, ..self.clone() }
+    }
+
     /// The clock the guest sees.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock

@@ -106,6 +106,13 @@ impl MyDriver {
     }
 }
 
+/// Every row of `table` on the server `url` names, each cell as text (see
+/// [`crate::foreign::read_table`]).
+pub(crate) async fn read_foreign_table(url: &DbUrl, table: &str) -> Result<Option<crate::RowSet>, StorageError> {
+    let driver = MyDriver::new(Target::from_url(url)?)?;
+    super::server::read_foreign_table(&driver, table, "CHAR").await
+}
+
 /// Sorts a mysql_async error.
 fn classify(e: mysql_async::Error) -> Failure {
     let mysql_async::Error::Server(s) = &e else { return Failure::Other(crate::error::chain(&e)) };

@@ -79,6 +79,13 @@ async fn run_admin(url: &str, sql: String) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Every row of `table` on the server `url` names, each cell as text (see
+/// [`crate::foreign::read_table`]).
+pub(crate) async fn read_foreign_table(url: &DbUrl, table: &str) -> Result<Option<crate::RowSet>, StorageError> {
+    let driver = PgDriver::new(&Target::from_url(url)?)?;
+    super::server::read_foreign_table(&driver, table, "TEXT").await
+}
+
 /// The PostgreSQL [`Driver`]: a pool, and where it points (for messages).
 struct PgDriver {
     pool: Pool,

@@ -490,3 +490,46 @@ async fn open_url(url: &DbUrl) -> Result<Arc<dyn Backend>, StorageError> {
     .await
     .map_err(|e| StorageError::backend_caused("sqlite: opening the database failed unexpectedly", e))?
 }
+
+/// Every row of `table` in the SQLite file `url` names, opened read-only
+/// (see [`crate::foreign::read_table`]); `None` when there is no such table.
+pub(crate) async fn read_foreign_table(url: &DbUrl, table: &str) -> Result<Option<RowSet>, StorageError> {
+    let path = url.path().ok_or_else(|| StorageError::Url(format!("{url}: a sqlite URL names a file")))?.to_owned();
+    let table = table.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags)
+            .map_err(|e| StorageError::backend_caused(format!("sqlite: cannot open {} to read", path.display()), e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| map_err(e, Doing::Table(&table)))?;
+        if !table_exists(&conn, &table)? {
+            return Ok(None);
+        }
+        let mut st = prepare(&conn, &format!("SELECT * FROM \"{table}\""), &table)?;
+        let columns: Vec<String> = st.column_names().into_iter().map(str::to_owned).collect();
+        let mut rows = Vec::new();
+        let mut cursor = st.query([]).map_err(|e| table_err(&conn, &table, e))?;
+        while let Some(row) = cursor.next().map_err(|e| map_err(e, Doing::Table(&table)))? {
+            let mut cells = Vec::with_capacity(columns.len());
+            for (i, column) in columns.iter().enumerate() {
+                let cell = row.get_ref(i).map_err(|e| map_err(e, Doing::Table(&table)))?;
+                cells.push(match cell {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(n) => Value::Int(n),
+                    ValueRef::Real(f) => Value::Float(f),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Value::Text(String::from_utf8(t.to_vec()).map_err(|e| {
+                            StorageError::backend_caused(
+                                format!("sqlite: `{table}`.`{column}` holds text that is not UTF-8"),
+                                e,
+                            )
+                        })?)
+                    }
+                });
+            }
+            rows.push(cells);
+        }
+        Ok(Some(RowSet { columns, rows }))
+    })
+    .await
+    .map_err(|e| StorageError::backend_caused("sqlite: reading a table failed unexpectedly", e))?
+}

@@ -299,3 +299,26 @@ impl<D: Driver> Backend for ServerBackend<D> {
         }
     }
 }
+
+/// Every row of `table` on the server `driver` reaches, each cell read as
+/// the server's text form of it (see [`crate::foreign::read_table`]); `None`
+/// when the database (schema) has no such table. `cast` is the dialect's
+/// type name for text (`TEXT`, `CHAR`).
+pub(crate) async fn read_foreign_table<D: Driver>(
+    driver: &D,
+    table: &str,
+    cast: &str,
+) -> Result<Option<RowSet>, StorageError> {
+    let err = ServerBackend::<D>::err(table);
+    let mut conn = driver.connect().await?;
+    let stored = conn.fetch(&D::columns_query(table), &[ColumnType::Text; 3]).await.map_err(&err)?;
+    if stored.is_empty() {
+        return Ok(None);
+    }
+    let columns: Vec<String> = stored.iter().map(|c| c[0].as_str().unwrap_or_default().to_owned()).collect();
+    let cells: Vec<String> = columns.iter().map(|c| format!("CAST({} AS {cast})", D::DIALECT.quote_ident(c))).collect();
+    let sql = format!("SELECT {} FROM {}", cells.join(", "), D::DIALECT.quote_ident(table));
+    let types = vec![ColumnType::Text; columns.len()];
+    let rows = conn.fetch(&Statement { sql, params: Vec::new() }, &types).await.map_err(&err)?;
+    Ok(Some(RowSet { columns, rows }))
+}
