@@ -50,8 +50,8 @@ pub use engine::{
 pub use error::{Error, LockHolder, Result, RuntimeError};
 pub use filter_dsl::{MAX_FILTER_TERMS, parse_filter, parse_filters, parse_order};
 pub use manager::{BusyPolicy, SessionManager, SessionManagerBuilder};
-pub use nexau_session_message::{ContentBlock, Message, Role, UnknownRole};
 pub use nexau_import::{ImportSummary, OnError, RowProblem, check_nexau_url};
+pub use nexau_session_message::{ContentBlock, Message, Role, UnknownRole};
 pub use nexau_session_storage as storage;
 pub use nexau_session_storage::{TIMESTAMP_RANGE, Timestamp, TimestampError};
 pub use run_lock::RunLock;

@@ -79,7 +79,6 @@ pub async fn command(db: &str, cmd: &mut Command) -> Result<()> {
         }
         Command::Cleanup(a) => id_opt("user_id", a.user.as_deref()),
         Command::Compact => Ok(()),
-        Command::Import(a) => nexau_session::check_nexau_url(&a.from_nexau),
         Command::Bench(a) => match a.backends.iter().find(|b| backends::by_name(b).is_none()) {
             Some(b) => {
                 let known: Vec<&str> = backends::BACKENDS.iter().map(|k| k.name).collect();

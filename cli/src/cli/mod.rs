@@ -67,7 +67,8 @@ enum Command {
     Cleanup(cleanup::CleanupArgs),
     /// Write sessions, with everything that belongs to them, to stdout in the portable export format.
     Export(export::ExportArgs),
-    /// Read sessions from an export file (or - for stdin) into this store; idempotent, each session all or nothing.
+    /// Read sessions from an export file (or - for stdin), or a store NexAU (the Python implementation)
+    /// wrote (--from-nexau URL), into this store; idempotent.
     Import(import::ImportArgs),
     /// Copy every session into the store at --to URL (any backend), then check the row counts of every table.
     Migrate(migrate::MigrateArgs),
@@ -75,8 +76,6 @@ enum Command {
     Compact,
     /// The performance harness: each operation through the component and through a native baseline.
     Bench(bench::BenchArgs),
-    /// Bring in a store written by NexAU (the Python implementation): its SQL tables or its JSONL directory.
-    Import(import::ImportArgs),
 }
 
 impl Command {

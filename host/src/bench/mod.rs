@@ -290,5 +290,9 @@ pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Resul
             });
         }
     }
-    Ok(BenchReport { machine: Machine::this(), component_bytes: options.component.as_ref().map_or(crate::runtime::COMPONENT_WASM.len(), Vec::len), results })
+    Ok(BenchReport {
+        machine: Machine::this(),
+        component_bytes: options.component.as_ref().map_or(crate::runtime::COMPONENT_WASM.len(), Vec::len),
+        results,
+    })
 }

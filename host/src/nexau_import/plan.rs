@@ -4,6 +4,7 @@
 //! imported with the reason. A row whose session is missing or unreadable
 //! cannot be imported either, and is reported as such.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashSet};
 
 use super::RowProblem;
@@ -57,10 +58,13 @@ pub(crate) fn plan(tables: SourceTables) -> Plan {
         match NexauSession::read(row) {
             Ok(s) => {
                 let key = (s.user_id.clone(), s.session_id.clone());
-                if sessions.contains_key(&key) {
-                    problems.push(RowProblem::new(row.table, &row.key(&["user_id", "session_id"]), "appears twice"));
-                } else {
-                    sessions.insert(key, s);
+                match sessions.entry(key) {
+                    Entry::Occupied(_) => {
+                        problems.push(RowProblem::new(row.table, &row.key(&["user_id", "session_id"]), "appears twice"))
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert(s);
+                    }
                 }
             }
             Err(p) => problems.push(p),
@@ -77,10 +81,13 @@ pub(crate) fn plan(tables: SourceTables) -> Plan {
             }
             Ok(a) => {
                 let key = (a.user_id.clone(), a.session_id.clone(), a.agent_id.clone());
-                if agents.contains_key(&key) {
-                    problems.push(RowProblem::new(row.table, &row.key(&AGENT_KEY), "appears twice"));
-                } else {
-                    agents.insert(key, AgentPlan { agent: a, actions: Vec::new() });
+                match agents.entry(key) {
+                    Entry::Occupied(_) => {
+                        problems.push(RowProblem::new(row.table, &row.key(&AGENT_KEY), "appears twice"))
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert(AgentPlan { agent: a, actions: Vec::new() });
+                    }
                 }
             }
             Err(p) => problems.push(p),

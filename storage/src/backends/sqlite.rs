@@ -505,7 +505,7 @@ pub(crate) async fn read_foreign_table(url: &DbUrl, table: &str) -> Result<Optio
             return Ok(None);
         }
         let mut st = prepare(&conn, &format!("SELECT * FROM \"{table}\""), &table)?;
-        let columns: Vec<String> = st.column_names().into_iter().map(str::to_owned).collect();
+        let columns: Vec<String> = st.column_names().map(str::to_owned).collect();
         let mut rows = Vec::new();
         let mut cursor = st.query([]).map_err(|e| table_err(&conn, &table, e))?;
         while let Some(row) = cursor.next().map_err(|e| map_err(e, Doing::Table(&table)))? {

@@ -72,6 +72,9 @@ fn identity(path: &Path, _meta: &std::fs::Metadata) -> u64 {
             Ok(n) => filled += n,
         }
     }
+    if filled == 0 {
+        return 0; // empty: not known yet (see `read_appended`)
+    }
     let first_line = head[..filled].iter().position(|&b| b == b'\n').map_or(filled, |n| n + 1);
     // FNV-1a over the line.
     head[..first_line].iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
@@ -109,7 +112,13 @@ impl LogFile {
             Err(e) => return Err(io_err(&self.path, "read", e)),
         };
         let mut from_start = false;
-        if self.identity != Some(identity(&self.path, &meta)) || meta.len() < self.offset || self.handle.is_none() {
+        let current = identity(&self.path, &meta);
+        // An identity of 0 is "not known yet" (an empty file, where the first
+        // line stands in for the inode): its first append is no replacement.
+        if self.identity == Some(0) && self.handle.is_some() && meta.len() >= self.offset {
+            self.identity = Some(current);
+        }
+        if self.identity != Some(current) || meta.len() < self.offset || self.handle.is_none() {
             let (file, meta) = self.open_file()?;
             if self.identity.is_some() || self.offset > 0 {
                 from_start = true;
