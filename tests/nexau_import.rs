@@ -42,7 +42,7 @@ fn ids(h: &[Json]) -> Vec<&str> {
 fn dump(db: &Path, table: &str) -> Vec<Json> {
     let conn = rusqlite::Connection::open(db).unwrap();
     let mut st = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3, 4")).unwrap();
-    let names: Vec<String> = st.column_names().into_iter().map(str::to_owned).collect();
+    let names: Vec<String> = st.column_names().map(str::to_owned).collect();
     st.query_map([], |r| {
         let mut o = serde_json::Map::new();
         for (i, n) in names.iter().enumerate().filter(|(_, n)| *n != "scope") {
