@@ -1,21 +1,22 @@
 //! `sqlite://`: a backend on one SQLite file (rusqlite, WAL).
 //!
-//! Concurrency: one writer connection owned by a dedicated thread, fed jobs
-//! through a channel (each job answers on a tokio oneshot), so writes never
-//! block the async runtime and never contend for SQLite's write lock within
-//! this process; plus a small pool of reader connections used through
-//! `tokio::task::spawn_blocking` (WAL lets them read while the writer writes).
+//! Concurrency: one writer connection behind a mutex, so writes of this
+//! process never contend for SQLite's write lock, plus a small pool of
+//! reader connections (WAL lets them read while the writer writes). Each call
+//! runs on the calling thread, as a hand-written rusqlite program would: a
+//! hop to another thread and back costs more than most statements. On a
+//! multi-threaded tokio runtime it runs inside `block_in_place`, so the
+//! runtime moves its other tasks to another worker meanwhile.
 
 use std::collections::HashSet;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags, ToSql, TransactionBehavior};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::runtime::{Handle, RuntimeFlavor};
 
 use super::{BackendKind, TargetKind, TestStore};
 use crate::schema_sync::{self, Plan, StoredColumn, schema_table};
@@ -28,19 +29,19 @@ use crate::{
 /// How long a connection waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Reader connections kept open (and reads run at once).
+/// Idle reader connections kept open (more are opened while more reads run
+/// at once, and closed after).
 const READERS: usize = 4;
 
 const DIALECT: Dialect = Dialect::SQLITE;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
-
 /// A backend on one SQLite database file.
 ///
 /// Opened in WAL mode with `synchronous=FULL` and a 10 s busy timeout. All
-/// writes go through one connection on a dedicated thread, inside
-/// `BEGIN IMMEDIATE … COMMIT`; reads use a pool of connections on tokio's
-/// blocking threads. Several processes may share the file.
+/// writes go through one connection, one at a time, inside
+/// `BEGIN IMMEDIATE … COMMIT`; reads use a pool of connections. Each call
+/// runs on the calling thread (inside `block_in_place` on a multi-threaded
+/// tokio runtime). Several processes may share the file.
 ///
 /// ```no_run
 /// use nexau_session_storage::SqliteBackend;
@@ -49,9 +50,9 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 /// ```
 pub struct SqliteBackend {
     path: Option<PathBuf>,
-    writer: mpsc::Sender<Job>,
+    writer: Mutex<Connection>,
     /// `None` for an in-memory database: reads then go through the writer.
-    readers: Option<Arc<Readers>>,
+    readers: Option<Readers>,
 }
 
 impl std::fmt::Debug for SqliteBackend {
@@ -63,7 +64,6 @@ impl std::fmt::Debug for SqliteBackend {
 struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-    permits: Arc<Semaphore>,
 }
 
 /// What the backend was doing when SQLite failed: the context of an error.
@@ -329,21 +329,14 @@ fn open_reader(path: &Path) -> Result<Connection, StorageError> {
     Ok(conn)
 }
 
-fn spawn_writer(mut conn: Connection, label: String) -> Result<mpsc::Sender<Job>, StorageError> {
-    let (tx, rx) = mpsc::channel::<Job>();
-    std::thread::Builder::new()
-        .name(format!("sqlite-writer {label}"))
-        .spawn(move || {
-            while let Ok(job) = rx.recv() {
-                if catch_unwind(AssertUnwindSafe(|| job(&mut conn))).is_err() && !conn.is_autocommit() {
-                    // The job panicked mid-transaction (its caller sees a
-                    // closed channel): undo whatever it started.
-                    let _ = conn.execute_batch("ROLLBACK");
-                }
-            }
-        })
-        .map_err(|e| StorageError::backend_caused("sqlite: cannot start the writer thread", e))?;
-    Ok(tx)
+/// Runs `f`, which blocks on SQLite, on the calling thread: inside
+/// `block_in_place` on a multi-threaded tokio runtime (its other tasks move
+/// to another worker meanwhile), directly anywhere else.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }
 
 impl SqliteBackend {
@@ -363,21 +356,18 @@ impl SqliteBackend {
                 dir.display()
             )));
         }
-        let conn = open_writer(&path)?;
-        let writer = spawn_writer(conn, path.display().to_string())?;
-        let readers =
-            Readers { path: path.clone(), idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(READERS)) };
-        Ok(SqliteBackend { path: Some(path), writer, readers: Some(Arc::new(readers)) })
+        let writer = Mutex::new(open_writer(&path)?);
+        let readers = Readers { path: path.clone(), idle: Mutex::new(Vec::new()) };
+        Ok(SqliteBackend { path: Some(path), writer, readers: Some(readers) })
     }
 
-    /// A private in-memory database (one connection; reads share the writer
-    /// thread). For tests.
+    /// A private in-memory database (one connection; reads share the
+    /// writer's). For tests.
     pub fn open_in_memory() -> Result<Self, StorageError> {
         let conn =
             Connection::open_in_memory().map_err(|e| map_err(e, Doing::Step("opening an in-memory database")))?;
         configure(&conn)?;
-        let writer = spawn_writer(conn, ":memory:".into())?;
-        Ok(SqliteBackend { path: None, writer, readers: None })
+        Ok(SqliteBackend { path: None, writer: Mutex::new(conn), readers: None })
     }
 
     /// The database file, or `None` for an in-memory database.
@@ -385,51 +375,40 @@ impl SqliteBackend {
         self.path.as_deref()
     }
 
-    /// Runs `f` on the writer connection and awaits its result.
-    async fn on_writer<T, F>(&self, f: F) -> Result<T, StorageError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
-    {
-        let (tx, rx) = oneshot::channel();
-        self.writer
-            .send(Box::new(move |conn: &mut Connection| {
-                let _ = tx.send(f(conn));
-            }))
-            .map_err(|_| StorageError::backend("sqlite: the writer thread has stopped"))?;
-        rx.await.map_err(|_| StorageError::backend("sqlite: the write failed unexpectedly (writer job panicked)"))?
+    /// The writer connection, outside any transaction. A panic inside a
+    /// write poisons the mutex after the transaction's drop rolled it back;
+    /// the connection is still sound, and a transaction left open anyway is
+    /// rolled back here.
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        conn
     }
 
-    /// Runs `f` on a reader connection (on a blocking thread), or on the
-    /// writer for an in-memory database.
-    async fn on_reader<T, F>(&self, f: F) -> Result<T, StorageError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
-    {
-        let Some(readers) = &self.readers else {
-            return self.on_writer(f).await;
-        };
-        let permit = readers
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| StorageError::backend("sqlite: reader pool closed"))?;
-        let readers = readers.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+    /// Runs `f` on the writer connection.
+    fn on_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StorageError>) -> Result<T, StorageError> {
+        blocking(|| f(&mut self.writer()))
+    }
+
+    /// Runs `f` on an idle reader connection (opening one when none is
+    /// idle), or on the writer for an in-memory database.
+    fn on_reader<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StorageError>) -> Result<T, StorageError> {
+        let Some(readers) = &self.readers else { return self.on_writer(f) };
+        blocking(|| {
             let idle = readers.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let mut conn = match idle {
                 Some(c) => c,
                 None => open_reader(&readers.path)?,
             };
             let out = f(&mut conn);
-            readers.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+            let mut idle = readers.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < READERS {
+                idle.push(conn);
+            }
             out
         })
-        .await
-        .map_err(|e| StorageError::backend_caused("sqlite: read task failed", e))?
     }
 }
 
@@ -440,26 +419,22 @@ impl Backend for SqliteBackend {
     }
 
     async fn setup_models(&self, schemas: &[TableSchema]) -> Result<(), StorageError> {
-        let schemas = schemas.to_vec();
-        self.on_writer(move |conn| setup(conn, &schemas)).await
+        self.on_writer(|conn| setup(conn, schemas))
     }
 
     async fn find(&self, table: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
-        let (schema, query) = (table.clone(), query.clone());
-        self.on_reader(move |conn| run_select(conn, &schema, &query)).await
+        self.on_reader(|conn| run_select(conn, table, query))
     }
 
     async fn count(&self, table: &TableSchema, filter: &Filter) -> Result<u64, StorageError> {
-        let (name, filter) = (table.name.clone(), filter.clone());
-        self.on_reader(move |conn| run_count(conn, &name, &filter, false)).await
+        self.on_reader(|conn| run_count(conn, &table.name, filter, false))
     }
 
     async fn apply(&self, ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
-        let ops = ops.to_vec();
-        self.on_writer(move |conn| run_batch(conn, &ops)).await
+        self.on_writer(|conn| run_batch(conn, ops))
     }
 }
 
