@@ -93,13 +93,14 @@ const RETURN_AT: u32 = 1024; // the return area of the exported functions
 /// returned rows, `ok(false)` when it returned none or failed.
 fn find_sessions(nodes: u32) -> String {
     // find(table: string, query) flattens to (table ptr, len, filter nodes
-    // ptr, len, order-by ptr, len, limit tag, value, offset tag, value) and
-    // a pointer to its result: result<row-set, storage-error>, tag at 0, the
+    // ptr, len, order-by ptr, len, limit tag, value, offset tag, value,
+    // columns ptr, len: none, so every column) and a pointer to its result: result<row-set, storage-error>, tag at 0, the
     // row-set at 4 (columns ptr, len, rows ptr, len). A result<bool,
     // session-error> has its tag at 0 and the bool at 8.
     format!(
         "(call $find (i32.const {TABLE_AT}) (i32.const 8) (i32.const {NODE_AT}) (i32.const {nodes})
-           (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const {FOUND_AT}))
+           (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+           (i32.const 0) (i32.const 0) (i32.const {FOUND_AT}))
          (i32.store8 (i32.const {RETURN_AT}) (i32.const 0))
          (i32.store8 (i32.const {ret_bool})
            (i32.and (i32.eqz (i32.load8_u (i32.const {FOUND_AT})))
@@ -121,7 +122,7 @@ fn hostile() -> Vec<u8> {
     let (resolve, world) = contract();
     let storage = resolve.interfaces.iter().find(|(_, i)| i.name.as_deref() == Some("storage")).unwrap().1;
     let sig = resolve.wasm_signature(AbiVariant::GuestImport, &storage.functions["find"]);
-    assert_eq!(sig.params.len(), 11, "the flattening `find_sessions` relies on");
+    assert_eq!(sig.params.len(), 13, "the flattening `find_sessions` relies on");
     let extra = format!(
         r#"(import "nexau:session/storage@0.1.0" "find" (func $find (param {})))
   (data (i32.const {TABLE_AT}) "sessions")

@@ -238,7 +238,8 @@ export function find(tableName, query) {
   }
   if (query.offset !== undefined) rows = rows.slice(query.offset);
   if (query.limit !== undefined) rows = rows.slice(0, query.limit);
-  const names = t.columns.map((c) => c.name);
+  // The columns asked for (each checked), or every declared column.
+  const names = query.columns.length ? query.columns.map((c) => t.column(c).name) : t.columns.map((c) => c.name);
   return { columns: names, rows: rows.map((r) => names.map((c) => r[c])) };
 }
 

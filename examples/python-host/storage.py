@@ -258,7 +258,10 @@ class MemoryStorage:
             rows = rows[query.offset:]
         if query.limit is not None:
             rows = rows[: query.limit]
-        names = [c for c, _, _ in table.columns]
+        # The columns asked for (each checked), or every declared column.
+        names = list(query.columns) or [c for c, _, _ in table.columns]
+        for c in names:
+            table.column(c)
         return record(columns=names, rows=[[r[c] for c in names] for r in rows])
 
     def apply(self, batch):

@@ -31,7 +31,7 @@ pub fn agent_not_found(session_id: &str, agent_id: &str) -> SessionError {
 /// Reads the agent's row (ids already checked).
 pub fn find_row(user_id: &str, session_id: &str, agent_id: &str) -> Res<RowSet> {
     let q = agent_key(user_id, session_id, agent_id);
-    store::select(AGENTS, q, "", Some(1))
+    store::select(AGENTS, q, "", Some(1), &[])
 }
 
 fn agent_from_row(r: Row<'_>, root: Option<&str>) -> Agent {

@@ -7,10 +7,10 @@ use crate::prelude::*;
 #[cfg(target_arch = "wasm32")]
 pub fn now_ns() -> i64 {
     let t = wasip2::clocks::wall_clock::now();
-    i64::try_from(t.seconds)
-        .unwrap_or(i64::MAX / 1_000_000_000)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(i64::from(t.nanoseconds))
+    // Capped below the year 2262 (where nanoseconds leave an i64) by a
+    // comparison: a checked multiply would compile in 128-bit arithmetic.
+    let secs = t.seconds.min(i64::MAX as u64 / 1_000_000_000 - 1) as i64;
+    secs * 1_000_000_000 + i64::from(t.nanoseconds)
 }
 
 /// Nanoseconds since the Unix epoch, now (0 before the epoch).

@@ -23,18 +23,30 @@ pub fn check_opt(field: &str, s: Option<&str>) -> Res<()> {
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/// A ULID's 128 bits as its high and low halves (pairs compare as the
+/// 128-bit numbers do). Two `u64`s, not a `u128`: wasm has no 128-bit
+/// arithmetic, and the helpers that emulate it cost code.
+type Bits = (u64, u64);
+
 /// The 26-character Crockford base32 text of a ULID's 128 bits.
-fn encode(v: u128) -> String {
+fn encode((hi, lo): Bits) -> String {
     let mut out = String::with_capacity(26);
-    for i in (0..26).rev() {
-        out.push(char::from(CROCKFORD[((v >> (5 * i)) & 31) as usize]));
+    for i in (0..26u32).rev() {
+        // The five bits from bit `at` up, which may straddle the halves.
+        let at = 5 * i;
+        let five = match at {
+            64.. => hi >> (at - 64),
+            60.. => (lo >> at) | (hi << (64 - at)),
+            _ => lo >> at,
+        };
+        out.push(char::from(CROCKFORD[(five & 31) as usize]));
     }
     out
 }
 
 /// The 128 bits of the ULID of `ms` (48 bits) and 80 bits of `hi`:`lo`.
-fn ulid_bits(ms: u64, hi: u64, lo: u64) -> u128 {
-    (u128::from(ms & 0xFFFF_FFFF_FFFF) << 80) | (u128::from(hi & 0xFFFF) << 64) | u128::from(lo)
+fn ulid_bits(ms: u64, hi: u64, lo: u64) -> Bits {
+    (((ms & 0xFFFF_FFFF_FFFF) << 16) | (hi & 0xFFFF), lo)
 }
 
 /// 64 random bits from WASI random.
@@ -67,10 +79,11 @@ static LAST: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 #[inline(never)]
 pub fn new_ulid_id(prefix: &str) -> String {
     let fresh = ulid_bits(crate::clock::ns_to_ms(crate::clock::now_ns()), random_u64(), random_u64());
-    let last = (u128::from(LAST[0].load(Relaxed)) << 64) | u128::from(LAST[1].load(Relaxed));
-    let v = fresh.max(last + 1);
-    LAST[0].store((v >> 64) as u64, Relaxed);
-    LAST[1].store(v as u64, Relaxed);
+    let (hi, lo) = (LAST[0].load(Relaxed), LAST[1].load(Relaxed));
+    let after_last = if lo == u64::MAX { (hi.wrapping_add(1), 0) } else { (hi, lo + 1) };
+    let v = fresh.max(after_last);
+    LAST[0].store(v.0, Relaxed);
+    LAST[1].store(v.1, Relaxed);
     cat(&[prefix, &encode(v)])
 }
 
@@ -115,6 +128,9 @@ mod tests {
         assert!(encode(ulid_bits(1_469_918_176_385, 0, 0)).starts_with("01ARYZ6S41"));
         assert_eq!(encode(ulid_bits(1, 0, 0)), "00000000010000000000000000");
         assert_eq!(encode(ulid_bits(0, 1, 0)), "0000000000000G000000000000");
+        // The five bits that straddle the halves (bits 60-64).
+        assert_eq!(encode((1, 0)), "0000000000000G000000000000");
+        assert_eq!(encode((0, 0xF << 60)), "0000000000000F000000000000");
     }
 
     #[test]

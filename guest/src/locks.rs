@@ -28,14 +28,15 @@ fn expiry(now: i64, ttl_ms: u64) -> Res<i64> {
     if ttl_ms == 0 {
         return Err(invalid("ttl_ms must be at least 1"));
     }
-    let ttl_ns = i64::try_from(ttl_ms).unwrap_or(i64::MAX).saturating_mul(1_000_000);
+    // Compared, not `saturating_mul`: on wasm that compiles in 128-bit arithmetic.
+    let ttl_ns = if ttl_ms > (i64::MAX / 1_000_000) as u64 { i64::MAX } else { ttl_ms as i64 * 1_000_000 };
     Ok(now.saturating_add(ttl_ns))
 }
 
 /// Reads the lock row (ids already checked).
 fn find_lease(agent: &AgentRef) -> Res<Option<Lease>> {
     let q = agent_key(&agent.user_id, &agent.session_id, &agent.agent_id);
-    let rs = store::select(AGENT_LOCKS, q, "", Some(1))?;
+    let rs = store::select(AGENT_LOCKS, q, "", Some(1), &[])?;
     Ok(first(&rs).map(lease_from_row))
 }
 
@@ -161,6 +162,6 @@ pub fn show(agent: &AgentRef) -> Res<Option<Lease>> {
 pub fn list(user_id: &str, session_id: &str) -> Res<Vec<(String, Lease)>> {
     ids::check("user_id", user_id)?;
     ids::check("session_id", session_id)?;
-    let rs = store::select(AGENT_LOCKS, session_key(user_id, session_id), "agent_id", None)?;
+    let rs = store::select(AGENT_LOCKS, session_key(user_id, session_id), "agent_id", None, &[])?;
     Ok(rows(&rs).map(|r| (r.string("agent_id"), lease_from_row(r))).collect())
 }

@@ -33,7 +33,7 @@ static SPECS: [Spec; 5] = [
             ("version", I, false),
         ],
         &["user_id", "session_id"],
-        &[("sessions_user_updated", &["user_id", "updated_at"], false), ("sessions_updated", &["updated_at"], false)],
+        &[("sessions_user_updated", &["user_id", "updated_at"], false)],
     ),
     (
         AGENTS,
@@ -97,7 +97,6 @@ static SPECS: [Spec; 5] = [
         &[
             ("actions_agent_seq", &["user_id", "session_id", "agent_id", "seq"], true),
             ("actions_idempotency", &["user_id", "session_id", "agent_id", "idempotency_key"], true),
-            ("actions_agent_type_seq", &["user_id", "session_id", "agent_id", "action_type", "seq"], false),
             ("actions_run", &["user_id", "session_id", "agent_id", "run_id", "seq"], false),
         ],
     ),

@@ -39,7 +39,7 @@ pub fn session_from_row(r: Row<'_>) -> Session {
 /// Reads one session (ids already checked).
 pub fn find_session(user_id: &str, session_id: &str) -> Res<Option<Session>> {
     let q = session_key(user_id, session_id);
-    let rs = store::select(SESSIONS, q, "", Some(1))?;
+    let rs = store::select(SESSIONS, q, "", Some(1), &[])?;
     Ok(first(&rs).map(session_from_row))
 }
 
@@ -120,7 +120,7 @@ pub fn list(q: SessionQuery) -> Res<Vec<Session>> {
         w = w.eq_text("user_id", u);
     }
     let order_by = if q.order_by.is_empty() { vec![asc("created_at"), asc("session_id")] } else { q.order_by };
-    let query = Query { filter: w.build(), order_by, limit: q.limit, offset: q.offset };
+    let query = Query { filter: w.build(), order_by, limit: q.limit, offset: q.offset, columns: Vec::new() };
     let rs = store::rows_of(SESSIONS, &query)?;
     Ok(rows(&rs).map(session_from_row).collect())
 }

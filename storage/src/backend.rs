@@ -25,7 +25,8 @@ pub trait Backend: Send + Sync + 'static {
     /// from several processes at once.
     async fn setup_models(&self, schemas: &[TableSchema]) -> Result<(), StorageError>;
 
-    /// The rows matching `query`, with every column of the table in declaration order.
+    /// The rows matching `query`, with `query.columns` in that order, or
+    /// every column of the table in declaration order when it names none.
     async fn find(&self, table: &TableSchema, query: &Query) -> Result<RowSet, StorageError>;
 
     /// How many rows match `filter`.

@@ -142,17 +142,27 @@ impl CheckedStore {
         Ok(n.first().copied().unwrap_or(0))
     }
 
-    /// The rows matching `query`, every declared column in declaration order.
+    /// The rows matching `query`: its columns (each declared, each once),
+    /// or every declared column in declaration order.
     pub async fn find(&self, table: &str, query: &Query) -> Result<RowSet, StorageError> {
         let Entry { declared, scoped } = self.registry.entry(table)?;
         validate::check_order(&declared, &query.order_by)?;
+        validate::check_columns(&declared, &query.columns)?;
         let query = Query {
             filter: self.scope_filter(validate::check_filter(&declared, query.filter.clone())?),
             order_by: query.order_by.clone(),
             limit: query.limit,
             offset: query.offset,
+            // Every declared column but the scope, by name, when none is asked for.
+            columns: if query.columns.is_empty() {
+                declared.columns.iter().map(|c| c.name.clone()).collect()
+            } else {
+                query.columns.clone()
+            },
         };
         let mut rows = self.backend.find(&scoped, &query).await?;
+        // Asked for by name, the scope is never returned; this guards
+        // against a backend that returns every column regardless.
         if let Some(i) = rows.position(SCOPE_COLUMN) {
             rows.columns.remove(i);
             for row in &mut rows.rows {

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::StorageError;
+
 /// One cell value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -165,6 +167,37 @@ impl TableSchema {
     /// The column called `name`.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The columns a query for `columns` returns, in that order: every
+    /// column when `columns` is empty. An undeclared column is `Invalid`.
+    ///
+    /// ```
+    /// use nexau_session_storage::{Column, ColumnType, TableSchema};
+    /// let t = TableSchema {
+    ///     name: "notes".into(),
+    ///     columns: vec![Column { name: "id".into(), ty: ColumnType::Int, nullable: false },
+    ///                   Column { name: "body".into(), ty: ColumnType::Text, nullable: true }],
+    ///     primary_key: vec!["id".into()],
+    ///     indexes: vec![],
+    /// };
+    /// let names = |cols: Vec<&Column>| cols.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+    /// assert_eq!(names(t.projection(&[]).unwrap()), ["id", "body"]);
+    /// assert_eq!(names(t.projection(&["body".into()]).unwrap()), ["body"]);
+    /// assert!(t.projection(&["nope".into()]).is_err());
+    /// ```
+    pub fn projection(&self, columns: &[String]) -> Result<Vec<&Column>, StorageError> {
+        if columns.is_empty() {
+            return Ok(self.columns.iter().collect());
+        }
+        columns
+            .iter()
+            .map(|name| {
+                self.column(name).ok_or_else(|| {
+                    StorageError::Invalid(format!("table `{}` has no column `{name}` to return", self.name))
+                })
+            })
+            .collect()
     }
 
     /// Every unique key: the primary key first, then the unique indexes.
@@ -348,11 +381,15 @@ pub struct Query {
     pub limit: Option<u64>,
     /// Skip this many rows first.
     pub offset: Option<u64>,
+    /// The columns to return, in this order; empty: every column of the
+    /// table, in declaration order. Reading only what is needed spares the
+    /// backend decoding (and the caller copying) the rest.
+    pub columns: Vec<String>,
 }
 
 impl Default for Query {
     fn default() -> Self {
-        Query { filter: Filter::All, order_by: Vec::new(), limit: None, offset: None }
+        Query { filter: Filter::All, order_by: Vec::new(), limit: None, offset: None, columns: Vec::new() }
     }
 }
 
@@ -360,6 +397,18 @@ impl Query {
     /// A query for the rows matching `filter`, in no particular order.
     pub fn filter(filter: Filter) -> Query {
         Query { filter, ..Query::default() }
+    }
+
+    /// The same query, returning only `columns` (in this order).
+    ///
+    /// ```
+    /// use nexau_session_storage::{Filter, Query};
+    /// let q = Query::filter(Filter::eq("id", 1i64)).columns(["body"]);
+    /// assert_eq!(q.columns, ["body"]);
+    /// ```
+    pub fn columns<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Query {
+        self.columns = columns.into_iter().map(Into::into).collect();
+        self
     }
 }
 

@@ -63,6 +63,11 @@ pub struct Dialect {
     pub table_options: &'static str,
     /// How `like`/`ilike` filters are written (see [`LikeStyle`]).
     pub like: LikeStyle,
+    /// Whether a unique index over nullable columns leaves out the rows with
+    /// a NULL in them (`CREATE UNIQUE INDEX … WHERE c IS NOT NULL`). Such rows
+    /// never collide, so the index enforces the same rule, and a row without
+    /// (an optional idempotency key, say) costs no index write.
+    pub partial_unique: bool,
 }
 
 /// How a dialect writes a [`Filter::Like`] so that it means exactly what
@@ -170,6 +175,7 @@ impl Dialect {
         json_as_text: "",
         table_options: "",
         like: LikeStyle::Sqlite,
+        partial_unique: true,
     };
     /// PostgreSQL: `$n`, double quotes, explicit NULL order.
     pub const POSTGRES: Dialect = Dialect {
@@ -182,6 +188,7 @@ impl Dialect {
         json_as_text: "::text",
         table_options: "",
         like: LikeStyle::Postgres,
+        partial_unique: true,
     };
     /// MySQL/MariaDB: `?`, backticks, native NULL order.
     pub const MYSQL: Dialect = Dialect {
@@ -194,6 +201,7 @@ impl Dialect {
         json_as_text: "",
         table_options: " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin",
         like: LikeStyle::Mysql,
+        partial_unique: false,
     };
 
     /// Quotes an identifier, doubling any quote character inside it.
@@ -313,13 +321,20 @@ impl Dialect {
 
     /// `CREATE [UNIQUE] INDEX IF NOT EXISTS` for one index of `schema`.
     pub fn create_index(&self, schema: &TableSchema, index: &Index) -> String {
-        format!(
+        let mut sql = format!(
             "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
             if index.unique { "UNIQUE " } else { "" },
             self.quote_ident(&Self::index_name(&schema.name, index)),
             self.quote_ident(&schema.name),
             self.quoted_list(&index.columns)
-        )
+        );
+        let nullable = index.columns.iter().filter(|c| schema.column(c).is_some_and(|c| c.nullable));
+        let present: Vec<String> = nullable.map(|c| format!("{} IS NOT NULL", self.quote_ident(c))).collect();
+        if index.unique && self.partial_unique && !present.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&present.join(" AND "));
+        }
+        sql
     }
 
     /// Compiles a filter into a boolean SQL expression, binding its values.
@@ -399,7 +414,11 @@ impl Dialect {
     /// `SELECT <every column> FROM table WHERE … ORDER BY … LIMIT … OFFSET …`.
     pub fn select(&self, schema: &TableSchema, query: &Query) -> Statement {
         let mut params = Vec::new();
-        let columns: Vec<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
+        let columns: Vec<&str> = if query.columns.is_empty() {
+            schema.columns.iter().map(|c| c.name.as_str()).collect()
+        } else {
+            query.columns.iter().map(String::as_str).collect()
+        };
         let mut sql = format!(
             "SELECT {} FROM {} WHERE {}",
             self.quoted_list(&columns),
@@ -516,6 +535,7 @@ mod tests {
             order_by: vec![Order::parse("-name"), Order::parse("id")],
             limit: Some(5),
             offset: None,
+            columns: Vec::new(),
         };
         let st = Dialect::POSTGRES.select(&schema(), &q);
         assert_eq!(
@@ -547,7 +567,17 @@ mod tests {
         );
         assert_eq!(
             Dialect::SQLITE.create_index(&s, &s.indexes[0]),
-            r#"CREATE UNIQUE INDEX IF NOT EXISTS "t__by_name" ON "t" ("name")"#
+            r#"CREATE UNIQUE INDEX IF NOT EXISTS "t__by_name" ON "t" ("name") WHERE "name" IS NOT NULL"#,
+            "a row with a NULL in a unique key never collides: it is left out of the index"
+        );
+        assert_eq!(
+            Dialect::MYSQL.create_index(&s, &s.indexes[0]),
+            r#"CREATE UNIQUE INDEX IF NOT EXISTS `t__by_name` ON `t` (`name`)"#
+        );
+        let plain = Index { unique: false, ..s.indexes[0].clone() };
+        assert_eq!(
+            Dialect::POSTGRES.create_index(&s, &plain),
+            r#"CREATE INDEX IF NOT EXISTS "t__by_name" ON "t" ("name")"#
         );
         assert_eq!(
             Dialect::POSTGRES.insert("t", &["id".into(), "name".into()]),

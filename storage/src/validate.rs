@@ -290,6 +290,18 @@ pub fn check_order(schema: &TableSchema, order: &[Order]) -> Result<(), StorageE
     Ok(())
 }
 
+/// Checks the columns a query returns: each declared, none twice.
+pub fn check_columns(schema: &TableSchema, columns: &[String]) -> Result<(), StorageError> {
+    let mut seen = HashSet::new();
+    for c in columns {
+        column(schema, c)?;
+        if !seen.insert(c) {
+            return Err(invalid(format!("query on table `{}` returns column `{c}` twice", schema.name)));
+        }
+    }
+    Ok(())
+}
+
 /// Checks assignments (at least one, declared columns, each once, fitting
 /// values) and converts their values.
 pub fn check_assignments(

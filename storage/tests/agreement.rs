@@ -82,7 +82,7 @@ fn query() -> impl Strategy<Value = Query> {
                 keys.into_iter().map(|(f, d)| Order { field: f.into(), descending: d }).collect();
             // A unique last key makes the order total, so pages are comparable.
             order_by.push(Order { field: "id".into(), descending: false });
-            Query { filter, order_by, limit, offset }
+            Query { filter, order_by, limit, offset, columns: Vec::new() }
         })
 }
 

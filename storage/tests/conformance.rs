@@ -164,6 +164,7 @@ mod cases {
             order_by: order.iter().map(|o| Order::parse(o)).collect(),
             limit,
             offset,
+            columns: Vec::new(),
         };
         let run = |query: Query| {
             let s = s.clone();
@@ -656,6 +657,48 @@ mod cases {
         assert_eq!(find_ids(&s, "items", Filter::ilike("name", "al%")).await, vec![3, 4, 5]);
     }
 
+    pub async fn columns_returned(h: Harness) {
+        let s = setup(&h, "t1").await;
+        s.insert("items", items_rows(&[(1, Some("a"), Some(10)), (2, None, Some(20))])).await.unwrap();
+        let by_id = Query { order_by: vec![Order::parse("id")], ..Query::default() };
+        // The columns asked for, in that order, whatever the declaration order.
+        let got = s.find("items", &by_id.clone().columns(["n", "name"])).await.unwrap();
+        assert_eq!(got.columns, ["n", "name"]);
+        assert_eq!(got.rows, vec![vec![Value::Int(10), Value::from("a")], vec![Value::Int(20), Value::Null]]);
+        // Sorting and filtering on columns not returned.
+        let q = Query { filter: Filter::ge("n", 15i64), ..by_id.clone() }.columns(["name"]);
+        assert_eq!(s.find("items", &q).await.unwrap().rows, vec![vec![Value::Null]]);
+        // None asked for: every declared column.
+        assert_eq!(s.find("items", &by_id).await.unwrap().columns.len(), items().columns.len());
+        // An undeclared column (the scope too), or one named twice, is refused.
+        for bad in [vec!["nope"], vec!["scope"], vec!["id", "id"]] {
+            let err = s.find("items", &by_id.clone().columns(bad.clone())).await.unwrap_err();
+            assert!(matches!(err, StorageError::Invalid(_)), "{bad:?}: {err:?}");
+        }
+    }
+
+    pub async fn in_lists_on_keys(h: Harness) {
+        let s = setup(&h, "t1").await;
+        let items: Vec<(i64, Option<&str>, Option<i64>)> = (1..=40).map(|i| (i, Some("x"), Some(i % 7))).collect();
+        s.insert("items", items_rows(&items)).await.unwrap();
+        let find = |filter: Filter| {
+            let s = s.clone();
+            async move {
+                ids(&s
+                    .find("items", &Query { filter, order_by: vec![Order::parse("id")], ..Query::default() })
+                    .await
+                    .unwrap())
+            }
+        };
+        // On the primary key and on an index, with repeats, absent values and and values of no row.
+        assert_eq!(find(Filter::is_in("id", [3i64, 1, 3, 99])).await, vec![1, 3]);
+        assert_eq!(find(Filter::is_in("n", [6i64, 0])).await, vec![6, 7, 13, 14, 20, 21, 27, 28, 34, 35]);
+        // Combined with other terms, and empty.
+        let both = Filter::and([Filter::is_in("n", [1i64, 2]), Filter::lt("id", 10i64)]);
+        assert_eq!(find(both).await, vec![1, 2, 8, 9]);
+        assert_eq!(find(Filter::is_in("id", Vec::<i64>::new())).await, Vec::<i64>::new());
+    }
+
     pub async fn the_schema_record_name_is_reserved(h: Harness) {
         let mut reserved = items();
         reserved.name = SCHEMA_TABLE.into();
@@ -692,4 +735,6 @@ conformance!(
     setup_refuses_incompatible_columns,
     the_schema_record_name_is_reserved,
     like_patterns,
+    columns_returned,
+    in_lists_on_keys,
 );

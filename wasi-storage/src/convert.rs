@@ -179,6 +179,7 @@ pub(crate) fn query_from_wit(q: wit::Query) -> Result<st::Query, st::StorageErro
         order_by: q.order_by.into_iter().map(|o| st::Order { field: o.field, descending: o.descending }).collect(),
         limit: q.limit.map(u64::from),
         offset: q.offset.map(u64::from),
+        columns: q.columns,
     })
 }
 

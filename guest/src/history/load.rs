@@ -23,6 +23,9 @@ const FIRST_CHUNK: u32 = 1;
 /// The most rows one storage call reads.
 const MAX_CHUNK: usize = 1024;
 
+/// The columns a load reads of each message row.
+const READ: [&str; 4] = ["pos", "role", "tool_calls", "message"];
+
 /// Messages as one JSON array being built, with where each one starts.
 struct Collected {
     json: String,
@@ -81,7 +84,7 @@ fn window_start(key: Key<'_>, head: &Head, n: u32) -> Res<i64> {
         return Ok(0);
     }
     let not_tool = key.live(head.epoch).cmp("pos", CompareOp::Le, int(start)).cmp("role", CompareOp::Ne, text("tool"));
-    let found = store::select(MESSAGES, not_tool, "-pos", Some(1))?;
+    let found = store::select(MESSAGES, not_tool, "-pos", Some(1), &["pos"])?;
     Ok(first(&found).map_or(0, |r| r.int("pos")))
 }
 
@@ -108,13 +111,13 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
     let mut asked: Vec<Json> = Vec::new();
     let mut chunk = FIRST_CHUNK;
     loop {
-        let mut found =
-            store::select(MESSAGES, key.live(head.epoch).cmp("pos", CompareOp::Ge, int(from)), "pos", Some(chunk))?;
+        let live_from = key.live(head.epoch).cmp("pos", CompareOp::Ge, int(from));
+        let mut found = store::select(MESSAGES, live_from, "pos", Some(chunk), &READ)?;
         let at = |name| column(&found, name);
         let (at_pos, at_role, at_ids, at_message) = (at("pos"), at("role"), at("tool_calls"), at("message"));
         let got = found.rows.len();
         for row in &mut found.rows {
-            // `rows_of` checked every cell's presence and type: never taken.
+            // The cells this read asked for, checked as they are used (see `store::rows_of`).
             let (Some(&Value::Integer(pos)), Some(Value::Text(role))) = (row.get(at_pos), row.get(at_role)) else {
                 return Err(row_without(MESSAGES, "pos"));
             };

@@ -40,7 +40,7 @@ impl Key<'_> {
 
 /// Which of `msgs` to keep live: the first of each id, and (for an
 /// `append`) none whose id is live already. Only ids the caller gave are
-/// looked up: those the component made are new.
+/// looked up (and none while nothing is live): those the component made are new.
 fn firsts(key: Key<'_>, head: &Head, msgs: &[Json], given: &[bool], append: bool) -> Res<Vec<bool>> {
     let mut keep = Vec::with_capacity(msgs.len());
     for (i, m) in msgs.iter().enumerate() {
@@ -48,9 +48,9 @@ fn firsts(key: Key<'_>, head: &Head, msgs: &[Json], given: &[bool], append: bool
         let mut dup = false;
         if given.get(i) == Some(&true) {
             dup = msgs.iter().zip(given).take(i).any(|(e, &g)| g && message_id(e) == id);
-            if append && !dup {
-                let live = store::select(MESSAGES, key.live(head.epoch).eq_text("message_id", id), "", Some(1))?;
-                dup = !live.rows.is_empty();
+            if append && !dup && head.live_count > 0 {
+                let same = key.live(head.epoch).eq_text("message_id", id);
+                dup = !store::select(MESSAGES, same, "", Some(1), &["message_id"])?.rows.is_empty();
             }
         }
         keep.push(!dup);
@@ -89,7 +89,7 @@ pub fn message_rows(key: Key<'_>, head: &mut Head, seq: i64, msgs: &[Json], keep
 /// nothing), with `head` updated.
 fn undo(key: Key<'_>, head: &mut Head, run: &str) -> Res<Option<WriteOp>> {
     let first_of_run = agent_key(key.u, key.s, key.a).eq_text("run_id", run).eq("epoch", int(head.epoch));
-    let found = store::select(ACTIONS, first_of_run, "seq", Some(1))?;
+    let found = store::select(ACTIONS, first_of_run, "seq", Some(1), &[])?;
     let Some(cut) = first(&found).and_then(|r| r.opt_int("live_before")) else { return Ok(None) };
     if cut >= head.live_count {
         return Ok(None);
@@ -234,7 +234,8 @@ fn fence_check(key: Key<'_>, f: &Fence, now: i64) -> WriteOp {
 #[inline(never)]
 fn attempt(key: Key<'_>, p: &Prepared, messages: Option<&[Json]>, options: &WriteOptions, print: &str) -> Res<Attempt> {
     if let Some(k) = &options.idempotency_key {
-        let found = store::select(ACTIONS, agent_key(key.u, key.s, key.a).eq_text("idempotency_key", k), "", Some(1))?;
+        let found =
+            store::select(ACTIONS, agent_key(key.u, key.s, key.a).eq_text("idempotency_key", k), "", Some(1), &[])?;
         if let Some(r) = first(&found) {
             return replayed(r, k, print).map(Attempt::Done);
         }

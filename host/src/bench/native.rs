@@ -115,7 +115,10 @@ pub(super) async fn append(
             [Filter::eq("epoch", epoch), Filter::eq("live", true), Filter::eq("message_id", id)],
         );
         store
-            .find(tables::MESSAGES, &Query { filter: same, order_by: Vec::new(), limit: Some(1), offset: None })
+            .find(
+                tables::MESSAGES,
+                &Query { filter: same, order_by: Vec::new(), limit: Some(1), offset: None, columns: Vec::new() },
+            )
             .await?;
     }
     let (ns, ts) = now();
@@ -189,6 +192,7 @@ pub(super) async fn load(
         order_by: vec![Order::parse(if last.is_some() { "-pos" } else { "pos" })],
         limit: last.map(u64::from),
         offset: None,
+        columns: Vec::new(),
     };
     let rows = store.find(tables::MESSAGES, &live).await?;
     let mut order: Vec<usize> = (0..rows.len()).collect();

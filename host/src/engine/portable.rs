@@ -94,6 +94,7 @@ impl Engine {
             order_by: vec![Order::parse("user_id"), Order::parse("session_id")],
             limit: Some(limit),
             offset: None,
+            columns: Vec::new(),
         };
         self.find::<SessionModel>(&query).await
     }
@@ -114,6 +115,7 @@ impl Engine {
                 order_by: key.iter().map(|c| Order::parse(c)).collect(),
                 limit: None,
                 offset: None,
+                columns: Vec::new(),
             };
             out.push((table.to_owned(), self.store.find(table, &query).await?));
         }

@@ -37,7 +37,13 @@ impl Engine {
         } else {
             query.order_by.clone()
         };
-        let q = Query { filter, order_by, limit: query.limit.map(u64::from), offset: query.offset.map(u64::from) };
+        let q = Query {
+            filter,
+            order_by,
+            limit: query.limit.map(u64::from),
+            offset: query.offset.map(u64::from),
+            columns: Vec::new(),
+        };
         self.find::<SessionModel>(&q).await?.into_iter().map(Session::try_from).collect()
     }
 

@@ -112,7 +112,7 @@ impl Engine {
                 agent_id: text(&legacy, i, "agent_id"),
             };
             let next_seq = legacy.get(i, "next_seq").and_then(Value::as_i64).unwrap_or(1);
-            let log = Query { filter: key.filter([]), order_by: vec![Order::parse("seq")], limit: None, offset: None };
+            let log = Query { filter: key.filter([]), order_by: vec![Order::parse("seq")], ..Query::default() };
             let actions = self.store.find(tables::ACTIONS, &log).await?;
             let (live, marks) = replay(&actions)?;
             let agent = [key.user_id.as_str(), key.session_id.as_str(), key.agent_id.as_str()];

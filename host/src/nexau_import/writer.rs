@@ -52,7 +52,7 @@ impl Writer {
     }
 
     async fn one_row(&self, table: &str, filter: Filter) -> Result<crate::storage::RowSet> {
-        let q = Query { filter, order_by: Vec::new(), limit: Some(1), offset: None };
+        let q = Query { filter, order_by: Vec::new(), limit: Some(1), offset: None, columns: Vec::new() };
         Ok(self.store.find(table, &q).await?)
     }
 

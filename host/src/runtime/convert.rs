@@ -174,6 +174,7 @@ pub fn query_from_wit(q: wit::Query) -> Result<st::Query, st::StorageError> {
         order_by: q.order_by.into_iter().map(|o| st::Order { field: o.field, descending: o.descending }).collect(),
         limit: q.limit.map(u64::from),
         offset: q.offset.map(u64::from),
+        columns: q.columns,
     })
 }
 

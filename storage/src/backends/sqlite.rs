@@ -176,19 +176,20 @@ fn read_value(v: ValueRef<'_>, ty: ColumnType, table: &str, column: &str) -> Res
 
 fn run_select(conn: &Connection, schema: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
     let t = &schema.name;
+    let columns = schema.projection(&query.columns)?;
     let Statement { sql, params: values } = DIALECT.select(schema, query);
     let mut stmt = prepare(conn, &sql, t)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(params(&values))).map_err(|e| table_err(conn, t, e))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(|e| table_err(conn, t, e))? {
-        let mut values = Vec::with_capacity(schema.columns.len());
-        for (i, c) in schema.columns.iter().enumerate() {
+        let mut values = Vec::with_capacity(columns.len());
+        for (i, c) in columns.iter().enumerate() {
             let v = row.get_ref(i).map_err(|e| table_err(conn, t, e))?;
             values.push(read_value(v, c.ty, t, &c.name)?);
         }
         out.push(values);
     }
-    Ok(RowSet { columns: schema.columns.iter().map(|c| c.name.clone()).collect(), rows: out })
+    Ok(RowSet { columns: columns.iter().map(|c| c.name.clone()).collect(), rows: out })
 }
 
 fn run_count(conn: &Connection, table: &str, filter: &Filter, lock: bool) -> Result<u64, StorageError> {

@@ -151,6 +151,15 @@ impl Compiled {
         out
     }
 
+    /// The `IN` lists of the top-level conjunction: (column, values).
+    pub(crate) fn in_lists(&self) -> Vec<(usize, &[Value])> {
+        match self {
+            Compiled::In(i, values) => vec![(*i, values.as_slice())],
+            Compiled::And(v) => v.iter().flat_map(Compiled::in_lists).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     fn collect_conjuncts<'a>(&'a self, out: &mut Vec<(usize, CmpOp, &'a Value)>) {
         match self {
             Compiled::Cmp(i, op, v) => out.push((*i, *op, v)),

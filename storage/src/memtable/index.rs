@@ -187,6 +187,8 @@ impl Range {
 pub(crate) struct Plan {
     /// Which of the table's indexes.
     pub(crate) index: usize,
+    /// How many of its leading columns the range fixes.
+    pub(crate) fixed: usize,
     pub(crate) range: Range,
     /// `Some(descending)` when reading the range in index order (or its
     /// reverse) yields the rows in the requested order.
@@ -248,7 +250,7 @@ pub(crate) fn choose(
         }
         let score = (fixed, bounded, ordered.is_some(), ix.unique);
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
-            best = Some((score, Plan { index: n, range: Range { prefix, lower, upper }, ordered }));
+            best = Some((score, Plan { index: n, fixed, range: Range { prefix, lower, upper }, ordered }));
         }
     }
     best.map(|(_, plan)| plan)

@@ -101,7 +101,7 @@ proptest! {
                 }
             }
         }
-        let q = Query { filter, order_by, limit, offset };
+        let q = Query { filter, order_by, limit, offset, columns: Vec::new() };
         let got = t.find(&t.schema.clone(), &q).unwrap();
         prop_assert_eq!(got.rows, scan(&t, &q));
         prop_assert_eq!(t.count(&q.filter).unwrap() as usize, scan(&t, &Query::filter(q.filter.clone())).len());

@@ -138,6 +138,6 @@ pub fn ids(set: &RowSet) -> Vec<i64> {
 
 /// `find` ordered by `id`, returning the ids.
 pub async fn find_ids(store: &CheckedStore, table: &str, filter: Filter) -> Vec<i64> {
-    let q = Query { filter, order_by: vec![Order::parse("id")], limit: None, offset: None };
+    let q = Query { filter, order_by: vec![Order::parse("id")], ..Query::default() };
     ids(&store.find(table, &q).await.expect("find"))
 }

@@ -265,11 +265,12 @@ impl<D: Driver> Backend for ServerBackend<D> {
     }
 
     async fn find(&self, table: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
+        let columns = table.projection(&query.columns)?;
         let st = D::DIALECT.select(table, query);
-        let types: Vec<ColumnType> = table.columns.iter().map(|c| c.ty).collect();
+        let types: Vec<ColumnType> = columns.iter().map(|c| c.ty).collect();
         let mut conn = self.driver.connect().await?;
         let rows = conn.fetch(&st, &types).await.map_err(Self::err(&table.name))?;
-        Ok(RowSet { columns: table.columns.iter().map(|c| c.name.clone()).collect(), rows })
+        Ok(RowSet { columns: columns.iter().map(|c| c.name.clone()).collect(), rows })
     }
 
     async fn count(&self, table: &TableSchema, filter: &Filter) -> Result<u64, StorageError> {
