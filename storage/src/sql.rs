@@ -63,11 +63,12 @@ pub struct Dialect {
     pub table_options: &'static str,
     /// How `like`/`ilike` filters are written (see [`LikeStyle`]).
     pub like: LikeStyle,
-    /// Whether a unique index over nullable columns leaves out the rows with
-    /// a NULL in them (`CREATE UNIQUE INDEX … WHERE c IS NOT NULL`). Such rows
-    /// never collide, so the index enforces the same rule, and a row without
-    /// (an optional idempotency key, say) costs no index write.
-    pub partial_unique: bool,
+    /// Whether an index over nullable columns leaves out the rows with a
+    /// NULL in them (`CREATE … INDEX … WHERE c IS NOT NULL`). Such rows never
+    /// collide, so a unique index enforces the same rule; a lookup by `c = x`
+    /// still uses the index; and a row without the value (an optional
+    /// idempotency key or run id, say) costs no index write.
+    pub partial_indexes: bool,
 }
 
 /// How a dialect writes a [`Filter::Like`] so that it means exactly what
@@ -175,7 +176,7 @@ impl Dialect {
         json_as_text: "",
         table_options: "",
         like: LikeStyle::Sqlite,
-        partial_unique: true,
+        partial_indexes: true,
     };
     /// PostgreSQL: `$n`, double quotes, explicit NULL order.
     pub const POSTGRES: Dialect = Dialect {
@@ -188,7 +189,7 @@ impl Dialect {
         json_as_text: "::text",
         table_options: "",
         like: LikeStyle::Postgres,
-        partial_unique: true,
+        partial_indexes: true,
     };
     /// MySQL/MariaDB: `?`, backticks, native NULL order.
     pub const MYSQL: Dialect = Dialect {
@@ -201,7 +202,7 @@ impl Dialect {
         json_as_text: "",
         table_options: " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin",
         like: LikeStyle::Mysql,
-        partial_unique: false,
+        partial_indexes: false,
     };
 
     /// Quotes an identifier, doubling any quote character inside it.
@@ -330,7 +331,7 @@ impl Dialect {
         );
         let nullable = index.columns.iter().filter(|c| schema.column(c).is_some_and(|c| c.nullable));
         let present: Vec<String> = nullable.map(|c| format!("{} IS NOT NULL", self.quote_ident(c))).collect();
-        if index.unique && self.partial_unique && !present.is_empty() {
+        if self.partial_indexes && !present.is_empty() {
             sql.push_str(" WHERE ");
             sql.push_str(&present.join(" AND "));
         }
@@ -577,7 +578,12 @@ mod tests {
         let plain = Index { unique: false, ..s.indexes[0].clone() };
         assert_eq!(
             Dialect::POSTGRES.create_index(&s, &plain),
-            r#"CREATE INDEX IF NOT EXISTS "t__by_name" ON "t" ("name")"#
+            r#"CREATE INDEX IF NOT EXISTS "t__by_name" ON "t" ("name") WHERE "name" IS NOT NULL"#
+        );
+        let by_id = Index { columns: vec!["id".into()], ..plain };
+        assert_eq!(
+            Dialect::SQLITE.create_index(&s, &by_id),
+            r#"CREATE INDEX IF NOT EXISTS "t__by_name" ON "t" ("id")"#
         );
         assert_eq!(
             Dialect::POSTGRES.insert("t", &["id".into(), "name".into()]),

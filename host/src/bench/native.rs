@@ -92,9 +92,9 @@ pub(super) async fn seed(store: &CheckedStore, u: &str, s: &str, a: &str) -> Res
 }
 
 /// One history append of messages whose ids the caller gave: read the
-/// agent's counters, look each id up among the live messages (a given id may
-/// repeat one stored before), then one batch (advance the counters, touch the
-/// session, insert the message rows and the action).
+/// agent's counters, look each id up among the live messages when there are
+/// any (a given id may repeat one stored before), then one batch (advance
+/// the counters, touch the session, insert the message rows and the action).
 pub(super) async fn append(
     store: &CheckedStore,
     u: &str,
@@ -108,18 +108,14 @@ pub(super) async fn append(
     let epoch = found.get(0, "epoch").and_then(Value::as_i64).unwrap_or(0);
     let messages: Vec<serde_json::Value> =
         serde_json::from_str(messages_json).map_err(|e| StorageError::Invalid(format!("bad messages JSON: {e}")))?;
-    for m in &messages {
+    for m in messages.iter().filter(|_| live > 0) {
         let id = m["id"].as_str().unwrap_or_default();
         let same = with(
             agent_key(u, s, a),
             [Filter::eq("epoch", epoch), Filter::eq("live", true), Filter::eq("message_id", id)],
         );
-        store
-            .find(
-                tables::MESSAGES,
-                &Query { filter: same, order_by: Vec::new(), limit: Some(1), offset: None, columns: Vec::new() },
-            )
-            .await?;
+        let query = Query { limit: Some(1), ..Query::filter(same) }.columns(["message_id"]);
+        store.find(tables::MESSAGES, &query).await?;
     }
     let (ns, ts) = now();
     let message_rows = crate::engine::message_rows::live_message_rows([u, s, a], seq, epoch, live, &messages);
@@ -192,7 +188,8 @@ pub(super) async fn load(
         order_by: vec![Order::parse(if last.is_some() { "-pos" } else { "pos" })],
         limit: last.map(u64::from),
         offset: None,
-        columns: Vec::new(),
+        // What the component reads of each row.
+        columns: ["pos", "role", "tool_calls", "message"].map(String::from).to_vec(),
     };
     let rows = store.find(tables::MESSAGES, &live).await?;
     let mut order: Vec<usize> = (0..rows.len()).collect();

@@ -43,16 +43,11 @@ fn run_op(tables: &mut Tables, op: &WriteOp, undo: &mut Vec<Undo>) -> Result<u64
                 .collect::<Result<Vec<_>, StorageError>>()?;
             let ids = t.matching_ids(filter)?;
             for &id in &ids {
-                let Some(old) = t.take(id) else { continue };
-                let mut new = old.clone();
+                let Some(mut new) = t.get(id).cloned() else { continue };
                 for (i, v) in &set {
                     new[*i] = v.clone();
                 }
-                if let Err(e) = t.check_unique(&new, None) {
-                    t.put(id, old);
-                    return Err(e);
-                }
-                t.put(id, new);
+                let old = t.replace(id, new)?;
                 undo.push(Undo::Replaced { table: name.to_owned(), id, old });
             }
             Ok(ids.len() as u64)

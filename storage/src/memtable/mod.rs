@@ -110,6 +110,35 @@ impl Table {
         self.rows.insert(id, row);
     }
 
+    /// Replaces row `id` with `new` (which must exist), checking the unique
+    /// keys it changes; returns the old row. Only the indexes whose columns
+    /// changed are touched: an update of a counter or a timestamp costs no
+    /// index work. On a key conflict nothing changes.
+    pub(crate) fn replace(&mut self, id: u64, new: Vec<Value>) -> Result<Vec<Value>, StorageError> {
+        let Some(old) = self.rows.get(&id) else {
+            return Err(StorageError::backend(format!("table `{}`: row {id} vanished", self.schema.name)));
+        };
+        let moved: Vec<usize> =
+            (0..self.indexes.len()).filter(|&n| self.indexes[n].columns.iter().any(|&c| old[c] != new[c])).collect();
+        for &n in &moved {
+            let ix = &self.indexes[n];
+            let collides = ix.unique
+                && !ix.columns.iter().any(|&c| new[c].is_null())
+                && ix.holders(ix.key(&new)).any(|other| other != id);
+            if collides {
+                // The full check names the key and its values.
+                self.check_unique(&new, Some(id))?;
+            }
+        }
+        let old = self.rows.insert(id, new).unwrap_or_default();
+        let new = &self.rows[&id];
+        for &n in &moved {
+            self.indexes[n].remove(id, &old);
+            self.indexes[n].insert(id, new);
+        }
+        Ok(old)
+    }
+
     /// Adds `row` under a new id, without checks; returns the id.
     pub(crate) fn push(&mut self, row: Vec<Value>) -> u64 {
         let id = self.next_id;
@@ -128,7 +157,6 @@ impl Table {
     }
 
     /// The row stored under `id`.
-    #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
     pub(crate) fn get(&self, id: u64) -> Option<&Vec<Value>> {
         self.rows.get(&id)
     }

@@ -44,6 +44,8 @@ fn leaf() -> impl Strategy<Value = Filter> {
         (op.clone(), 0i64..5).prop_map(|(op, v)| Filter::Cmp { field: "c".into(), op, value: Value::Int(v) }),
         (op, any::<bool>()).prop_map(|(op, v)| Filter::Cmp { field: "d".into(), op, value: Value::Bool(v) }),
         Just(Filter::IsNull("c".into())),
+        prop::collection::vec(0i64..5, 0..4).prop_map(|v| Filter::is_in("c", v)),
+        prop::collection::vec(prop::sample::select(vec!["x", "y", "z"]), 0..3).prop_map(|v| Filter::is_in("a", v)),
     ]
 }
 
@@ -86,18 +88,24 @@ proptest! {
     fn indexed_reads_agree_with_a_full_scan(
         data in prop::collection::vec((prop::sample::select(vec!["x", "y", "z"]), 0i64..6, cell_c(), cell_d()), 0..40),
         deleted in prop::collection::vec(any::<bool>(), 40),
+        changed in prop::collection::vec(prop::option::of((cell_c(), cell_d())), 40),
         filter in filter(),
         order_by in order(),
         limit in prop::option::of(0u64..6),
         offset in prop::option::of(0u64..4),
     ) {
         let mut t = Table::new(&schema()).unwrap();
-        for ((a, b, c, d), gone) in data.into_iter().zip(deleted) {
+        for (((a, b, c, d), gone), change) in data.into_iter().zip(deleted).zip(changed) {
             let row = vec![Value::from(a), Value::Int(b), c, d];
             if t.check_unique(&row, None).is_ok() {
                 let id = t.push(row);
                 if gone {
                     t.take(id);
+                } else if let Some((c, d)) = change {
+                    // An update that moves the row in some indexes only.
+                    let mut new = t.get(id).unwrap().clone();
+                    (new[2], new[3]) = (c, d);
+                    t.replace(id, new).unwrap();
                 }
             }
         }
