@@ -434,6 +434,9 @@ mod cases {
         invalid(s.insert("items", rows(&["id"], vec![vec![Value::from("1")]])).await.map(drop), "`id`");
         invalid(s.update("items", Filter::All, vec![("flag".into(), Value::Int(1))]).await.map(drop), "`flag`");
         invalid(s.update("items", Filter::All, vec![("doc".into(), "{oops".into())]).await.map(drop), "JSON");
+        for bad in ["", "{} x", "[1,]", "{\"a\":1,}", "nul"] {
+            invalid(s.update("items", Filter::All, vec![("doc".into(), bad.into())]).await.map(drop), "JSON");
+        }
         invalid(s.update("items", Filter::All, vec![("at".into(), "tomorrow".into())]).await.map(drop), "RFC 3339");
         invalid(s.update("items", Filter::All, vec![("x".into(), Value::Float(f64::NAN))]).await.map(drop), "finite");
         // NULL: only where nullable, never in comparisons.

@@ -44,25 +44,26 @@ pub(crate) fn sort_cmp(a: &Value, b: &Value) -> Ordering {
     }
 }
 
-/// A filter with column names resolved to positions.
-pub(crate) enum Compiled {
+/// A filter with column names resolved to positions; its values are
+/// borrowed from the filter (compiling one copies no value).
+pub(crate) enum Compiled<'f> {
     All,
-    Cmp(usize, CmpOp, Value),
-    In(usize, Vec<Value>),
+    Cmp(usize, CmpOp, &'f Value),
+    In(usize, &'f [Value]),
     IsNull(usize),
     Like(usize, LikePattern, bool),
-    And(Vec<Compiled>),
-    Or(Vec<Compiled>),
-    Not(Box<Compiled>),
+    And(Vec<Compiled<'f>>),
+    Or(Vec<Compiled<'f>>),
+    Not(Box<Compiled<'f>>),
 }
 
-impl Compiled {
+impl<'f> Compiled<'f> {
     /// Resolves the column names of `f` in `schema`.
-    pub(crate) fn new(schema: &TableSchema, f: &Filter) -> Result<Compiled, StorageError> {
+    pub(crate) fn new(schema: &TableSchema, f: &'f Filter) -> Result<Compiled<'f>, StorageError> {
         Ok(match f {
             Filter::All => Compiled::All,
-            Filter::Cmp { field, op, value } => Compiled::Cmp(position(schema, field)?, *op, value.clone()),
-            Filter::In { field, values } => Compiled::In(position(schema, field)?, values.clone()),
+            Filter::Cmp { field, op, value } => Compiled::Cmp(position(schema, field)?, *op, value),
+            Filter::In { field, values } => Compiled::In(position(schema, field)?, values),
             Filter::IsNull(field) => Compiled::IsNull(position(schema, field)?),
             Filter::Like { field, pattern, case_insensitive } => Compiled::Like(
                 position(schema, field)?,
@@ -90,14 +91,14 @@ impl Compiled {
                     CmpOp::Ge => o != Ordering::Less,
                 })
             }
-            Compiled::In(_, values) if values.is_empty() => Some(false),
+            Compiled::In(_, []) => Some(false),
             Compiled::In(i, values) => {
                 let cell = &row[*i];
                 if cell.is_null() {
                     return None;
                 }
                 let mut unknown = false;
-                for v in values {
+                for v in values.iter() {
                     match compare(cell, v) {
                         Some(Ordering::Equal) => return Some(true),
                         Some(_) => {}
@@ -145,24 +146,24 @@ impl Compiled {
 
     /// The comparisons every matching row must satisfy: the leaves of the
     /// top-level conjunction (nested `And`s flattened).
-    pub(crate) fn conjuncts(&self) -> Vec<(usize, CmpOp, &Value)> {
+    pub(crate) fn conjuncts(&self) -> Vec<(usize, CmpOp, &'f Value)> {
         let mut out = Vec::new();
         self.collect_conjuncts(&mut out);
         out
     }
 
     /// The `IN` lists of the top-level conjunction: (column, values).
-    pub(crate) fn in_lists(&self) -> Vec<(usize, &[Value])> {
+    pub(crate) fn in_lists(&self) -> Vec<(usize, &'f [Value])> {
         match self {
-            Compiled::In(i, values) => vec![(*i, values.as_slice())],
+            Compiled::In(i, values) => vec![(*i, *values)],
             Compiled::And(v) => v.iter().flat_map(Compiled::in_lists).collect(),
             _ => Vec::new(),
         }
     }
 
-    fn collect_conjuncts<'a>(&'a self, out: &mut Vec<(usize, CmpOp, &'a Value)>) {
+    fn collect_conjuncts(&self, out: &mut Vec<(usize, CmpOp, &'f Value)>) {
         match self {
-            Compiled::Cmp(i, op, v) => out.push((*i, *op, v)),
+            Compiled::Cmp(i, op, v) => out.push((*i, *op, *v)),
             Compiled::And(v) => v.iter().for_each(|f| f.collect_conjuncts(out)),
             _ => {}
         }
