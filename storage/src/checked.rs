@@ -153,16 +153,10 @@ impl CheckedStore {
             order_by: query.order_by.clone(),
             limit: query.limit,
             offset: query.offset,
-            // Every declared column but the scope, by name, when none is asked for.
-            columns: if query.columns.is_empty() {
-                declared.columns.iter().map(|c| c.name.clone()).collect()
-            } else {
-                query.columns.clone()
-            },
+            columns: query.columns.clone(),
         };
         let mut rows = self.backend.find(&scoped, &query).await?;
-        // Asked for by name, the scope is never returned; this guards
-        // against a backend that returns every column regardless.
+        // Every column of the scoped table (none asked for) includes the scope.
         if let Some(i) = rows.position(SCOPE_COLUMN) {
             rows.columns.remove(i);
             for row in &mut rows.rows {
