@@ -108,7 +108,9 @@ pub(super) async fn append(
     let epoch = found.get(0, "epoch").and_then(Value::as_i64).unwrap_or(0);
     let messages: Vec<serde_json::Value> =
         serde_json::from_str(messages_json).map_err(|e| StorageError::Invalid(format!("bad messages JSON: {e}")))?;
-    for m in messages.iter().filter(|_| live > 0) {
+    // While nothing is live, no id can repeat one: the component skips the lookups.
+    let lookups = if live > 0 { messages.as_slice() } else { &[] };
+    for m in lookups {
         let id = m["id"].as_str().unwrap_or_default();
         let same = with(
             agent_key(u, s, a),

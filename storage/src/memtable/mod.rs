@@ -78,21 +78,24 @@ impl Table {
 
     /// Fails with `DuplicateKey` if `row` collides with a row other than `except`.
     pub(crate) fn check_unique(&self, row: &[Value], except: Option<u64>) -> Result<(), StorageError> {
-        for ix in self.indexes.iter().filter(|ix| ix.unique) {
-            if ix.columns.iter().any(|&i| row[i].is_null()) {
-                continue; // NULLs never collide
-            }
-            if ix.holders(ix.key(row)).any(|other| Some(other) != except) {
-                let cols: Vec<&str> = ix.columns.iter().map(|&i| self.schema.columns[i].name.as_str()).collect();
-                let vals: Vec<String> = ix.columns.iter().map(|&i| show(&row[i])).collect();
-                return Err(StorageError::DuplicateKey(format!(
-                    "table `{}` {}: ({}) = ({}) already exists",
-                    self.schema.name,
-                    ix.name,
-                    cols.join(", "),
-                    vals.join(", ")
-                )));
-            }
+        self.indexes.iter().try_for_each(|ix| self.check_unique_in(ix, row, except))
+    }
+
+    /// [`Table::check_unique`] for one index (nothing when it is not unique).
+    fn check_unique_in(&self, ix: &OrderedIndex, row: &[Value], except: Option<u64>) -> Result<(), StorageError> {
+        if !ix.unique || ix.columns.iter().any(|&i| row[i].is_null()) {
+            return Ok(()); // NULLs never collide
+        }
+        if ix.holders(ix.key(row)).any(|other| Some(other) != except) {
+            let cols: Vec<&str> = ix.columns.iter().map(|&i| self.schema.columns[i].name.as_str()).collect();
+            let vals: Vec<String> = ix.columns.iter().map(|&i| show(&row[i])).collect();
+            return Err(StorageError::DuplicateKey(format!(
+                "table `{}` {}: ({}) = ({}) already exists",
+                self.schema.name,
+                ix.name,
+                cols.join(", "),
+                vals.join(", ")
+            )));
         }
         Ok(())
     }
@@ -121,14 +124,7 @@ impl Table {
         let moved: Vec<usize> =
             (0..self.indexes.len()).filter(|&n| self.indexes[n].columns.iter().any(|&c| old[c] != new[c])).collect();
         for &n in &moved {
-            let ix = &self.indexes[n];
-            let collides = ix.unique
-                && !ix.columns.iter().any(|&c| new[c].is_null())
-                && ix.holders(ix.key(&new)).any(|other| other != id);
-            if collides {
-                // The full check names the key and its values.
-                self.check_unique(&new, Some(id))?;
-            }
+            self.check_unique_in(&self.indexes[n], &new, Some(id))?;
         }
         let old = self.rows.insert(id, new).unwrap_or_default();
         let new = &self.rows[&id];
