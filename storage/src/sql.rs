@@ -212,29 +212,65 @@ impl Dialect {
     /// assert_eq!(Dialect::SQLITE.quote_ident("a\"b"), "\"a\"\"b\"");
     /// ```
     pub fn quote_ident(&self, name: &str) -> String {
-        let q = self.quote;
         let mut out = String::with_capacity(name.len() + 2);
-        out.push(q);
-        for c in name.chars() {
-            if c == q {
-                out.push(q);
-            }
-            out.push(c);
-        }
-        out.push(q);
+        self.push_ident(&mut out, name);
         out
     }
 
+    /// Appends `name` quoted to `out` (see [`Dialect::quote_ident`]).
+    fn push_ident(&self, out: &mut String, name: &str) {
+        let q = self.quote;
+        out.push(q);
+        if name.contains(q) {
+            for c in name.chars() {
+                if c == q {
+                    out.push(q);
+                }
+                out.push(c);
+            }
+        } else {
+            out.push_str(name);
+        }
+        out.push(q);
+    }
+
     fn quoted_list<S: AsRef<str>>(&self, names: &[S]) -> String {
-        names.iter().map(|n| self.quote_ident(n.as_ref())).collect::<Vec<_>>().join(", ")
+        let mut out = String::new();
+        self.push_ident_list(&mut out, names);
+        out
+    }
+
+    /// Appends the quoted `names` to `out`, separated by `, `.
+    fn push_ident_list<S: AsRef<str>>(&self, out: &mut String, names: &[S]) {
+        for (i, n) in names.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            self.push_ident(out, n.as_ref());
+        }
     }
 
     /// Pushes `value` onto `params` and returns its placeholder.
     pub fn bind(&self, value: Value, params: &mut Vec<Value>) -> String {
+        let mut out = String::new();
+        self.push_bind(&mut out, value, params);
+        out
+    }
+
+    /// Pushes `value` onto `params` and appends its placeholder to `out`.
+    fn push_bind(&self, out: &mut String, value: Value, params: &mut Vec<Value>) {
         params.push(value);
+        self.push_placeholder(out, params.len());
+    }
+
+    /// Appends the placeholder of the `n`th bound value (from 1) to `out`.
+    fn push_placeholder(&self, out: &mut String, n: usize) {
         match self.placeholder {
-            Placeholder::Question => "?".to_owned(),
-            Placeholder::Dollar => format!("${}", params.len()),
+            Placeholder::Question => out.push('?'),
+            Placeholder::Dollar => {
+                use std::fmt::Write;
+                let _ = write!(out, "${n}");
+            }
         }
     }
 
@@ -343,33 +379,57 @@ impl Dialect {
     /// SQL three-valued logic applies: a comparison with NULL is unknown, and
     /// so is its negation; a row matches only when the whole expression is true.
     pub fn filter(&self, filter: &Filter, params: &mut Vec<Value>) -> String {
+        let mut out = String::new();
+        self.push_filter(&mut out, filter, params);
+        out
+    }
+
+    /// Appends the condition of `filter` to `out` (see [`Dialect::filter`]).
+    fn push_filter(&self, out: &mut String, filter: &Filter, params: &mut Vec<Value>) {
         match filter {
-            Filter::All => "1=1".to_owned(),
+            Filter::All => out.push_str("1=1"),
             Filter::Cmp { field, op, value } => {
                 let op = match op {
-                    CmpOp::Eq => "=",
-                    CmpOp::Ne => "<>",
-                    CmpOp::Lt => "<",
-                    CmpOp::Le => "<=",
-                    CmpOp::Gt => ">",
-                    CmpOp::Ge => ">=",
+                    CmpOp::Eq => " = ",
+                    CmpOp::Ne => " <> ",
+                    CmpOp::Lt => " < ",
+                    CmpOp::Le => " <= ",
+                    CmpOp::Gt => " > ",
+                    CmpOp::Ge => " >= ",
                 };
-                let ph = self.bind(value.clone(), params);
-                format!("{} {op} {ph}", self.operand(field, matches!(value, Value::Json(_))))
+                self.push_operand(out, field, matches!(value, Value::Json(_)));
+                out.push_str(op);
+                self.push_bind(out, value.clone(), params);
             }
-            Filter::In { values, .. } if values.is_empty() => "1=0".to_owned(),
+            Filter::In { values, .. } if values.is_empty() => out.push_str("1=0"),
             Filter::In { field, values } => {
                 let json = values.iter().any(|v| matches!(v, Value::Json(_)));
-                let phs: Vec<String> = values.iter().map(|v| self.bind(v.clone(), params)).collect();
-                format!("{} IN ({})", self.operand(field, json), phs.join(", "))
+                self.push_operand(out, field, json);
+                out.push_str(" IN (");
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.push_bind(out, v.clone(), params);
+                }
+                out.push(')');
             }
-            Filter::IsNull(field) => format!("{} IS NULL", self.quote_ident(field)),
-            Filter::Like { field, pattern, case_insensitive } => self.like(field, pattern, *case_insensitive, params),
-            Filter::And(v) if v.is_empty() => "1=1".to_owned(),
-            Filter::Or(v) if v.is_empty() => "1=0".to_owned(),
-            Filter::And(v) => self.join(v, " AND ", params),
-            Filter::Or(v) => self.join(v, " OR ", params),
-            Filter::Not(f) => format!("(NOT {})", self.filter(f, params)),
+            Filter::IsNull(field) => {
+                self.push_ident(out, field);
+                out.push_str(" IS NULL");
+            }
+            Filter::Like { field, pattern, case_insensitive } => {
+                out.push_str(&self.like(field, pattern, *case_insensitive, params))
+            }
+            Filter::And(v) if v.is_empty() => out.push_str("1=1"),
+            Filter::Or(v) if v.is_empty() => out.push_str("1=0"),
+            Filter::And(v) => self.push_join(out, v, " AND ", params),
+            Filter::Or(v) => self.push_join(out, v, " OR ", params),
+            Filter::Not(f) => {
+                out.push_str("(NOT ");
+                self.push_filter(out, f, params);
+                out.push(')');
+            }
         }
     }
 
@@ -402,53 +462,56 @@ impl Dialect {
     /// A column as an operand of a comparison or sort key: JSON columns
     /// compare as text (values compared with a JSON column are JSON values
     /// once validated, so the filter alone tells).
-    fn operand(&self, field: &str, json: bool) -> String {
-        let name = self.quote_ident(field);
-        if json { format!("{name}{}", self.json_as_text) } else { name }
+    fn push_operand(&self, out: &mut String, field: &str, json: bool) {
+        self.push_ident(out, field);
+        if json {
+            out.push_str(self.json_as_text);
+        }
     }
 
-    fn join(&self, filters: &[Filter], sep: &str, params: &mut Vec<Value>) -> String {
-        let parts: Vec<String> = filters.iter().map(|f| self.filter(f, params)).collect();
-        format!("({})", parts.join(sep))
+    fn push_join(&self, out: &mut String, filters: &[Filter], sep: &str, params: &mut Vec<Value>) {
+        out.push('(');
+        for (i, f) in filters.iter().enumerate() {
+            if i > 0 {
+                out.push_str(sep);
+            }
+            self.push_filter(out, f, params);
+        }
+        out.push(')');
     }
 
     /// `SELECT <every column> FROM table WHERE … ORDER BY … LIMIT … OFFSET …`.
     pub fn select(&self, schema: &TableSchema, query: &Query) -> Statement {
         let mut params = Vec::new();
-        let columns: Vec<&str> = if query.columns.is_empty() {
-            schema.columns.iter().map(|c| c.name.as_str()).collect()
+        let mut sql = String::with_capacity(256);
+        sql.push_str("SELECT ");
+        if query.columns.is_empty() {
+            let all: Vec<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
+            self.push_ident_list(&mut sql, &all);
         } else {
-            query.columns.iter().map(String::as_str).collect()
-        };
-        let mut sql = format!(
-            "SELECT {} FROM {} WHERE {}",
-            self.quoted_list(&columns),
-            self.quote_ident(&schema.name),
-            self.filter(&query.filter, &mut params)
-        );
-        if !query.order_by.is_empty() {
-            let keys: Vec<String> = query
-                .order_by
-                .iter()
-                .map(|o| {
-                    let dir = match (o.descending, self.nulls_order) {
-                        (false, NullsOrder::Native) => "ASC",
-                        (true, NullsOrder::Native) => "DESC",
-                        (false, NullsOrder::Explicit) => "ASC NULLS FIRST",
-                        (true, NullsOrder::Explicit) => "DESC NULLS LAST",
-                    };
-                    let json = schema.column(&o.field).is_some_and(|c| c.ty == ColumnType::Json);
-                    format!("{} {dir}", self.operand(&o.field, json))
-                })
-                .collect();
-            sql.push_str(" ORDER BY ");
-            sql.push_str(&keys.join(", "));
+            self.push_ident_list(&mut sql, &query.columns);
+        }
+        sql.push_str(" FROM ");
+        self.push_ident(&mut sql, &schema.name);
+        sql.push_str(" WHERE ");
+        self.push_filter(&mut sql, &query.filter, &mut params);
+        for (i, o) in query.order_by.iter().enumerate() {
+            sql.push_str(if i == 0 { " ORDER BY " } else { ", " });
+            let json = schema.column(&o.field).is_some_and(|c| c.ty == ColumnType::Json);
+            self.push_operand(&mut sql, &o.field, json);
+            sql.push_str(match (o.descending, self.nulls_order) {
+                (false, NullsOrder::Native) => " ASC",
+                (true, NullsOrder::Native) => " DESC",
+                (false, NullsOrder::Explicit) => " ASC NULLS FIRST",
+                (true, NullsOrder::Explicit) => " DESC NULLS LAST",
+            });
         }
         if query.limit.is_some() || query.offset.is_some() {
             let clamp = |n: u64| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
-            let limit = self.bind(clamp(query.limit.unwrap_or(u64::MAX)), &mut params);
-            let offset = self.bind(clamp(query.offset.unwrap_or(0)), &mut params);
-            sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+            sql.push_str(" LIMIT ");
+            self.push_bind(&mut sql, clamp(query.limit.unwrap_or(u64::MAX)), &mut params);
+            sql.push_str(" OFFSET ");
+            self.push_bind(&mut sql, clamp(query.offset.unwrap_or(0)), &mut params);
         }
         Statement { sql, params }
     }
@@ -482,25 +545,44 @@ impl Dialect {
     /// assert_eq!(sql, r#"INSERT INTO "t" ("a", "b") VALUES ($1, $2), ($3, $4)"#);
     /// ```
     pub fn insert_many(&self, table: &str, columns: &[String], rows: usize) -> String {
-        let mut dummy = Vec::with_capacity(columns.len() * rows);
-        let tuples: Vec<String> = (0..rows)
-            .map(|_| {
-                let phs: Vec<String> = columns.iter().map(|_| self.bind(Value::Null, &mut dummy)).collect();
-                format!("({})", phs.join(", "))
-            })
-            .collect();
-        format!("INSERT INTO {} ({}) VALUES {}", self.quote_ident(table), self.quoted_list(columns), tuples.join(", "))
+        let mut sql = String::with_capacity(64 + 16 * columns.len() * (rows + 1));
+        sql.push_str("INSERT INTO ");
+        self.push_ident(&mut sql, table);
+        sql.push_str(" (");
+        self.push_ident_list(&mut sql, columns);
+        sql.push_str(") VALUES ");
+        let mut n = 0;
+        for r in 0..rows {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..columns.len() {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                n += 1;
+                self.push_placeholder(&mut sql, n);
+            }
+            sql.push(')');
+        }
+        sql
     }
 
     /// `UPDATE table SET … WHERE …`.
     pub fn update(&self, table: &str, filter: &Filter, set: &[(String, Value)]) -> Statement {
-        let mut params = Vec::new();
-        let assignments: Vec<String> = set
-            .iter()
-            .map(|(c, v)| format!("{} = {}", self.quote_ident(c), self.bind(v.clone(), &mut params)))
-            .collect();
-        let cond = self.filter(filter, &mut params);
-        let sql = format!("UPDATE {} SET {} WHERE {cond}", self.quote_ident(table), assignments.join(", "));
+        let mut params = Vec::with_capacity(set.len() + 8);
+        let mut sql = String::with_capacity(256);
+        sql.push_str("UPDATE ");
+        self.push_ident(&mut sql, table);
+        sql.push_str(" SET ");
+        for (i, (c, v)) in set.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            self.push_ident(&mut sql, c);
+            sql.push_str(" = ");
+            self.push_bind(&mut sql, v.clone(), &mut params);
+        }
+        sql.push_str(" WHERE ");
+        self.push_filter(&mut sql, filter, &mut params);
         Statement { sql, params }
     }
 
