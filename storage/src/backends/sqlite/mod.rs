@@ -19,6 +19,10 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags, ToSql, TransactionBehavior};
 use tokio::runtime::{Handle, RuntimeFlavor};
 
+mod checkpoint;
+
+use checkpoint::Checkpointer;
+
 use super::{BackendKind, TargetKind, TestStore};
 use crate::schema_sync::{self, Plan, StoredColumn, schema_table};
 use crate::sql::{Dialect, Statement, sqlite_type};
@@ -51,9 +55,12 @@ const DIALECT: Dialect = Dialect::SQLITE;
 /// ```
 pub struct SqliteBackend {
     path: Option<PathBuf>,
+    /// Declared before `checkpointer`: it must close first (see [`Checkpointer`]).
     writer: Mutex<Connection>,
     /// `None` for an in-memory database: reads then go through the writer.
     readers: Option<Readers>,
+    /// `None` for an in-memory database, or a file SQLite would not put in WAL mode.
+    _checkpointer: Option<Checkpointer>,
 }
 
 impl std::fmt::Debug for SqliteBackend {
@@ -229,19 +236,48 @@ fn run_op(conn: &Connection, op: &WriteOp) -> Result<u64, StorageError> {
 
 /// Runs `ops` in one `BEGIN IMMEDIATE` transaction; any error rolls it back.
 fn run_batch(conn: &mut Connection, ops: &[WriteOp]) -> Result<Vec<u64>, StorageError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(|e| map_err(e, Doing::Step("beginning a write transaction")))?;
+    let tx = WriteTx::begin(conn)?;
     let mut counts = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
-        let n = run_op(&tx, op)?; // dropping `tx` on error rolls back
+        let n = run_op(tx.conn, op)?; // dropping `tx` on error rolls back
         if op.expected().is_some_and(|e| e != n) {
             return Err(StorageError::Conflict(u32::try_from(i).unwrap_or(u32::MAX)));
         }
         counts.push(n);
     }
-    tx.commit().map_err(|e| map_err(e, Doing::Step("committing a write")))?;
+    tx.commit()?;
     Ok(counts)
+}
+
+/// A write transaction whose `BEGIN IMMEDIATE` and `COMMIT` are cached
+/// statements (`rusqlite::Transaction` parses both on every write); rolled
+/// back when dropped uncommitted.
+struct WriteTx<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> WriteTx<'c> {
+    fn begin(conn: &'c Connection) -> Result<WriteTx<'c>, StorageError> {
+        let doing = Doing::Step("beginning a write transaction");
+        conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).map_err(|e| map_err(e, doing))?;
+        Ok(WriteTx { conn, open: true })
+    }
+
+    fn commit(mut self) -> Result<(), StorageError> {
+        let doing = Doing::Step("committing a write");
+        self.conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).map_err(|e| map_err(e, doing))?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for WriteTx<'_> {
+    fn drop(&mut self) {
+        if self.open && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 /// The columns of `table` as SQLite stores them; `None` when there is no such table.
@@ -302,6 +338,10 @@ fn setup(conn: &mut Connection, schemas: &[TableSchema]) -> Result<(), StorageEr
 
 fn configure(conn: &Connection) -> Result<(), StorageError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| map_err(e, Doing::Step("setting the busy timeout")))?;
+    // FULL: fsync the WAL on every commit, so every write we acknowledge
+    // survives a crash or power loss (NORMAL could lose the last commits),
+    // and the database file on every checkpoint.
+    conn.pragma_update(None, "synchronous", "FULL").map_err(|e| map_err(e, Doing::Step("setting synchronous=FULL")))?;
     conn.set_prepared_statement_cache_capacity(64);
     // One plan per statement, whatever its parameters. Without this, SQLite
     // marks a statement whose `LIMIT ?`/`OFFSET ?` is bound to 0 or 1 (every
@@ -312,27 +352,32 @@ fn configure(conn: &Connection) -> Result<(), StorageError> {
     Ok(())
 }
 
-fn open_writer(path: &Path) -> Result<Connection, StorageError> {
+/// The writer connection, and whether the file is in WAL mode.
+fn open_writer(path: &Path) -> Result<(Connection, bool), StorageError> {
     let conn = Connection::open(path)
         .map_err(|e| StorageError::backend_caused(format!("sqlite: cannot open {}", path.display()), e))?;
     configure(&conn)?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
         .map_err(|e| map_err(e, Doing::Step("switching to WAL")))?;
-    if !mode.eq_ignore_ascii_case("wal") {
+    let wal = mode.eq_ignore_ascii_case("wal");
+    if !wal {
         tracing::warn!(path = %path.display(), mode, "sqlite: WAL mode unavailable; readers may wait for writers");
     }
-    // FULL: fsync the WAL on every commit, so every write we acknowledge
-    // survives a crash or power loss (NORMAL could lose the last commits).
-    conn.pragma_update(None, "synchronous", "FULL").map_err(|e| map_err(e, Doing::Step("setting synchronous=FULL")))?;
+    Ok((conn, wal))
+}
+
+/// Another connection to the file, with `flags` (the checkpointer's, a reader's).
+fn open_other(path: &Path, flags: OpenFlags) -> Result<Connection, StorageError> {
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| StorageError::backend_caused(format!("sqlite: cannot open {}", path.display()), e))?;
+    configure(&conn)?;
     Ok(conn)
 }
 
 fn open_reader(path: &Path) -> Result<Connection, StorageError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| StorageError::backend_caused(format!("sqlite: cannot open {}", path.display()), e))?;
-    configure(&conn)?;
+    let conn = open_other(path, flags)?;
     conn.pragma_update(None, "query_only", true).map_err(|e| map_err(e, Doing::Step("making a reader read-only")))?;
     Ok(conn)
 }
@@ -364,9 +409,15 @@ impl SqliteBackend {
                 dir.display()
             )));
         }
-        let writer = Mutex::new(open_writer(&path)?);
+        let (mut writer, wal) = open_writer(&path)?;
+        let checkpointer = if wal { Some(Checkpointer::start(&path, &mut writer, open_other)?) } else { None };
         let readers = Readers { path: path.clone(), idle: Mutex::new(Vec::new()) };
-        Ok(SqliteBackend { path: Some(path), writer, readers: Some(readers) })
+        Ok(SqliteBackend {
+            path: Some(path),
+            writer: Mutex::new(writer),
+            readers: Some(readers),
+            _checkpointer: checkpointer,
+        })
     }
 
     /// A private in-memory database (one connection; reads share the
@@ -375,7 +426,7 @@ impl SqliteBackend {
         let conn =
             Connection::open_in_memory().map_err(|e| map_err(e, Doing::Step("opening an in-memory database")))?;
         configure(&conn)?;
-        Ok(SqliteBackend { path: None, writer: Mutex::new(conn), readers: None })
+        Ok(SqliteBackend { path: None, writer: Mutex::new(conn), readers: None, _checkpointer: None })
     }
 
     /// The database file, or `None` for an in-memory database.
@@ -400,11 +451,23 @@ impl SqliteBackend {
         blocking(|| f(&mut self.writer()))
     }
 
-    /// Runs `f` on an idle reader connection (opening one when none is
-    /// idle), or on the writer for an in-memory database.
+    /// Runs a read `f` on the writer connection when no write is running,
+    /// else on an idle reader connection (opening one when none is idle);
+    /// always on the writer for an in-memory database.
+    ///
+    /// The writer first because of page caches: a connection drops its whole
+    /// cache whenever it sees that another connection wrote, so a reader
+    /// reads every page again from the file after each write, while the
+    /// writer's cache already holds what it wrote. Readers take the reads
+    /// that come while a write runs.
     fn on_reader<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StorageError>) -> Result<T, StorageError> {
         let Some(readers) = &self.readers else { return self.on_writer(f) };
         blocking(|| {
+            if let Ok(mut writer) = self.writer.try_lock()
+                && writer.is_autocommit()
+            {
+                return f(&mut writer);
+            }
             let idle = readers.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let mut conn = match idle {
                 Some(c) => c,
