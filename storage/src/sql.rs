@@ -234,19 +234,19 @@ impl Dialect {
         out.push(q);
     }
 
-    fn quoted_list<S: AsRef<str>>(&self, names: &[S]) -> String {
+    fn quoted_list(&self, names: &[String]) -> String {
         let mut out = String::new();
-        self.push_ident_list(&mut out, names);
+        self.push_ident_list(&mut out, names.iter().map(String::as_str));
         out
     }
 
     /// Appends the quoted `names` to `out`, separated by `, `.
-    fn push_ident_list<S: AsRef<str>>(&self, out: &mut String, names: &[S]) {
-        for (i, n) in names.iter().enumerate() {
+    fn push_ident_list<'n>(&self, out: &mut String, names: impl IntoIterator<Item = &'n str>) {
+        for (i, n) in names.into_iter().enumerate() {
             if i > 0 {
                 out.push_str(", ");
             }
-            self.push_ident(out, n.as_ref());
+            self.push_ident(out, n);
         }
     }
 
@@ -486,10 +486,9 @@ impl Dialect {
         let mut sql = String::with_capacity(256);
         sql.push_str("SELECT ");
         if query.columns.is_empty() {
-            let all: Vec<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
-            self.push_ident_list(&mut sql, &all);
+            self.push_ident_list(&mut sql, schema.columns.iter().map(|c| c.name.as_str()));
         } else {
-            self.push_ident_list(&mut sql, &query.columns);
+            self.push_ident_list(&mut sql, query.columns.iter().map(String::as_str));
         }
         sql.push_str(" FROM ");
         self.push_ident(&mut sql, &schema.name);
@@ -549,7 +548,7 @@ impl Dialect {
         sql.push_str("INSERT INTO ");
         self.push_ident(&mut sql, table);
         sql.push_str(" (");
-        self.push_ident_list(&mut sql, columns);
+        self.push_ident_list(&mut sql, columns.iter().map(String::as_str));
         sql.push_str(") VALUES ");
         let mut n = 0;
         for r in 0..rows {
