@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread::JoinHandle;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
 use crate::StorageError;
 
@@ -39,16 +39,9 @@ pub(super) struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Starts the thread for the database at `path` and hooks `writer` to
-    /// wake it. `open` opens the thread's connection (configured like the
-    /// writer's).
-    pub(super) fn start(
-        path: &Path,
-        writer: &mut Connection,
-        open: fn(&Path, OpenFlags) -> Result<Connection, StorageError>,
-    ) -> Result<Checkpointer, StorageError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = open(path, flags)?;
+    /// Starts the thread, which checkpoints through `conn` (a connection of
+    /// its own to the file at `path`), and hooks `writer` to wake it.
+    pub(super) fn start(path: &Path, conn: Connection, writer: &mut Connection) -> Result<Checkpointer, StorageError> {
         let (wake, woken) = sync_channel::<()>(1);
         let path: PathBuf = path.to_owned();
         let thread = std::thread::Builder::new()

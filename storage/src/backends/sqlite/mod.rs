@@ -55,7 +55,7 @@ const DIALECT: Dialect = Dialect::SQLITE;
 /// ```
 pub struct SqliteBackend {
     path: Option<PathBuf>,
-    /// Declared before `checkpointer`: it must close first (see [`Checkpointer`]).
+    /// Declared before `_checkpointer`: it must close first (see [`Checkpointer`]).
     writer: Mutex<Connection>,
     /// `None` for an in-memory database: reads then go through the writer.
     readers: Option<Readers>,
@@ -367,8 +367,9 @@ fn open_writer(path: &Path) -> Result<(Connection, bool), StorageError> {
     Ok((conn, wal))
 }
 
-/// Another connection to the file, with `flags` (the checkpointer's, a reader's).
-fn open_other(path: &Path, flags: OpenFlags) -> Result<Connection, StorageError> {
+/// Another connection to the file (the checkpointer's, a reader's).
+fn open_other(path: &Path) -> Result<Connection, StorageError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| StorageError::backend_caused(format!("sqlite: cannot open {}", path.display()), e))?;
     configure(&conn)?;
@@ -376,8 +377,7 @@ fn open_other(path: &Path, flags: OpenFlags) -> Result<Connection, StorageError>
 }
 
 fn open_reader(path: &Path) -> Result<Connection, StorageError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = open_other(path, flags)?;
+    let conn = open_other(path)?;
     conn.pragma_update(None, "query_only", true).map_err(|e| map_err(e, Doing::Step("making a reader read-only")))?;
     Ok(conn)
 }
@@ -410,7 +410,7 @@ impl SqliteBackend {
             )));
         }
         let (mut writer, wal) = open_writer(&path)?;
-        let checkpointer = if wal { Some(Checkpointer::start(&path, &mut writer, open_other)?) } else { None };
+        let checkpointer = if wal { Some(Checkpointer::start(&path, open_other(&path)?, &mut writer)?) } else { None };
         let readers = Readers { path: path.clone(), idle: Mutex::new(Vec::new()) };
         Ok(SqliteBackend {
             path: Some(path),
