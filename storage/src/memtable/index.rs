@@ -195,13 +195,15 @@ pub(crate) struct Plan {
     pub(crate) ordered: Option<bool>,
 }
 
-/// The best index for `conjuncts` (and `order`, `(column, descending)`), or
-/// `None` when no index narrows the search.
+/// The best index for `conjuncts` (and `order`, `(column, descending)`;
+/// `limited`: the query stops after some rows), or `None` when no index
+/// narrows the search.
 pub(crate) fn choose(
     schema: &TableSchema,
     indexes: &[OrderedIndex],
     conjuncts: &[(usize, CmpOp, &Value)],
     order: &[(usize, bool)],
+    limited: bool,
 ) -> Option<Plan> {
     let usable = |col: usize, op: CmpOp| {
         conjuncts
@@ -209,7 +211,7 @@ pub(crate) fn choose(
             .find(|(c, o, v)| *c == col && *o == op && probes(schema.columns[col].ty, v))
             .map(|(_, _, v)| *v)
     };
-    let mut best: Option<((usize, bool, bool, bool), Plan)> = None;
+    let mut best: Option<((usize, bool, usize, bool), Plan)> = None;
     for (n, ix) in indexes.iter().enumerate() {
         let (mut prefix, mut fixed) = (Key::new(), 0);
         for &col in &ix.columns {
@@ -236,9 +238,12 @@ pub(crate) fn choose(
         }
         let bounded = !matches!((&lower, &upper), (Bound::Unbounded, Bound::Unbounded));
         let rest = &ix.columns[fixed..];
+        // In order when the requested order is the index's next columns
+        // (rows tying on them come out in the order of the columns after,
+        // and `Table::find` sorts ties back into insertion order).
         let ordered = match order.first() {
             Some(&(_, descending))
-                if order.len() == rest.len()
+                if order.len() <= rest.len()
                     && order.iter().zip(rest).all(|(&(c, d), &r)| c == r && d == descending) =>
             {
                 Some(descending)
@@ -248,7 +253,14 @@ pub(crate) fn choose(
         if fixed == 0 && !bounded {
             continue;
         }
-        let score = (fixed, bounded, ordered.is_some(), ix.unique);
+        // A range on the next column narrows about as much as one more fixed
+        // column, and so does reading in order when a limit stops the read
+        // early (an unordered plan reads every match and sorts them): for
+        // the newest messages of an agent, the key `(agent, epoch, pos)` in
+        // order beats `(agent, epoch, live)` fixed and every row sorted.
+        let in_order = ordered.is_some();
+        let narrowing = fixed + usize::from(bounded) + usize::from(in_order && limited);
+        let score = (narrowing, in_order, fixed, ix.unique);
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
             best = Some((score, Plan { index: n, fixed, range: Range { prefix, lower, upper }, ordered }));
         }

@@ -224,7 +224,7 @@ impl Table {
     /// The ids of the rows matching `filter`, ascending.
     fn matching(&self, filter: &Compiled) -> Vec<u64> {
         let conjuncts = filter.conjuncts();
-        let plan = index::choose(&self.schema, &self.indexes, &conjuncts, &[]);
+        let plan = index::choose(&self.schema, &self.indexes, &conjuncts, &[], false);
         if let Some(ids) = self.matching_in_list(filter, &conjuncts, plan.as_ref()) {
             return ids;
         }
@@ -263,7 +263,7 @@ impl Table {
                 .map(|v| {
                     let mut with_value = conjuncts.to_vec();
                     with_value.push((column, CmpOp::Eq, v));
-                    index::choose(&self.schema, &self.indexes, &with_value, &[]).filter(|p| p.fixed > fixed)
+                    index::choose(&self.schema, &self.indexes, &with_value, &[], false).filter(|p| p.fixed > fixed)
                 })
                 .collect();
             let Some(plans) = plans else { continue };
@@ -315,7 +315,7 @@ impl Table {
                 .unwrap_or(Ordering::Equal)
         };
         let conjuncts = filter.conjuncts();
-        let plan = index::choose(&self.schema, &self.indexes, &conjuncts, &keys);
+        let plan = index::choose(&self.schema, &self.indexes, &conjuncts, &keys, query.limit.is_some());
         let mut ids = match plan {
             Some(plan) if plan.ordered.is_some() => {
                 let need = offset.saturating_add(limit);

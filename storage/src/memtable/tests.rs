@@ -142,3 +142,40 @@ proptest! {
         prop_assert_eq!(encode(&a).cmp(&encode(&b)), by_value, "{:?} vs {:?}", a, b);
     }
 }
+
+/// A history load (`live` rows of an epoch from a position on, or the
+/// newest N, by position) reads through the key `(agent, epoch, pos, seq)`
+/// in order, not through the index that fixes one more column (`live`) but
+/// would need every row of the epoch read and sorted; a lookup by message
+/// id takes that index.
+#[test]
+fn an_ordered_range_beats_one_more_fixed_column_and_a_sort() {
+    use super::index::{OrderedIndex, choose};
+    let col = |name: &str, ty| Column { name: name.into(), ty, nullable: false };
+    let schema = TableSchema {
+        name: "messages".into(),
+        columns: vec![
+            col("agent", ColumnType::Text),
+            col("epoch", ColumnType::Int),
+            col("pos", ColumnType::Int),
+            col("seq", ColumnType::Int),
+            col("live", ColumnType::Bool),
+            col("id", ColumnType::Text),
+        ],
+        primary_key: vec!["agent".into(), "epoch".into(), "pos".into(), "seq".into()],
+        indexes: vec![],
+    };
+    let indexes =
+        [OrderedIndex::new("primary key", vec![0, 1, 2, 3], true), OrderedIndex::new("by id", vec![0, 1, 4, 5], false)];
+    let (agent, epoch, live, from, id) =
+        (Value::from("a"), Value::Int(0), Value::Bool(true), Value::Int(10), Value::from("msg_1"));
+    let load = [(0, CmpOp::Eq, &agent), (1, CmpOp::Eq, &epoch), (4, CmpOp::Eq, &live), (2, CmpOp::Ge, &from)];
+    let plan = choose(&schema, &indexes, &load, &[(2, false)], true).unwrap();
+    assert_eq!((plan.index, plan.ordered), (0, Some(false)));
+    // The newest N: no range on `pos`, but a limit.
+    let newest = &load[..3];
+    let plan = choose(&schema, &indexes, newest, &[(2, true)], true).unwrap();
+    assert_eq!((plan.index, plan.ordered), (0, Some(true)));
+    let by_id = [(0, CmpOp::Eq, &agent), (1, CmpOp::Eq, &epoch), (4, CmpOp::Eq, &live), (5, CmpOp::Eq, &id)];
+    assert_eq!(choose(&schema, &indexes, &by_id, &[], false).unwrap().index, 1);
+}
