@@ -115,11 +115,12 @@ static SPECS: [Spec; 5] = [
             ("tool_calls", J, true),
             ("message", J, false),
         ],
-        &["user_id", "session_id", "agent_id", "action_seq", "pos"],
-        &[
-            ("messages_pos", &["user_id", "session_id", "agent_id", "epoch", "live", "pos"], false),
-            ("messages_id", &["user_id", "session_id", "agent_id", "epoch", "live", "message_id"], false),
-        ],
+        // Keyed in the order a load reads (live rows of an epoch by position;
+        // `action_seq` makes the key unique, as dead rows and rows an undo
+        // turned off share positions), so the key serves loads and no
+        // separate position index is written with every message.
+        &["user_id", "session_id", "agent_id", "epoch", "pos", "action_seq"],
+        &[("messages_id", &["user_id", "session_id", "agent_id", "epoch", "live", "message_id"], false)],
     ),
 ];
 
