@@ -195,13 +195,11 @@ impl CheckedStore {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
-        let schemas = self.registry.lookup_many(ops.iter().map(WriteOp::table))?;
+        let schemas = self.registry.entries(ops.iter().map(WriteOp::table))?;
         let ops = ops
             .into_iter()
-            .map(|op| {
-                let declared = &schemas[op.table()].declared;
-                self.check_op(declared, op)
-            })
+            .zip(&schemas)
+            .map(|(op, entry)| self.check_op(&entry.declared, op))
             .collect::<Result<Vec<_>, _>>()?;
         self.backend.apply(&ops).await
     }

@@ -1,6 +1,6 @@
 //! The tables set up on one backend, shared by every checked store of it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::validate::scoped_schema;
@@ -85,21 +85,14 @@ impl SchemaRegistry {
         self.read().get(table).cloned().ok_or_else(|| StorageError::TableNotFound(table.to_owned()))
     }
 
-    /// Both schemas of several tables at once, or the first missing name.
-    pub(crate) fn lookup_many<'a>(
-        &self,
-        names: impl IntoIterator<Item = &'a str>,
-    ) -> Result<BTreeMap<String, Entry>, StorageError> {
+    /// Both schemas of each of `names`, in their order (one read of the
+    /// map, no copies of the names), or the first missing name.
+    pub(crate) fn entries<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Result<Vec<Entry>, StorageError> {
         let map = self.read();
-        let mut out = BTreeMap::new();
-        for name in names {
-            if out.contains_key(name) {
-                continue;
-            }
-            let e = map.get(name).ok_or_else(|| StorageError::TableNotFound(name.to_owned()))?;
-            out.insert(name.to_owned(), e.clone());
-        }
-        Ok(out)
+        names
+            .into_iter()
+            .map(|name| map.get(name).cloned().ok_or_else(|| StorageError::TableNotFound(name.to_owned())))
+            .collect()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Entry>> {

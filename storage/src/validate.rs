@@ -293,10 +293,11 @@ pub fn check_order(schema: &TableSchema, order: &[Order]) -> Result<(), StorageE
 
 /// Checks the columns a query returns: each declared, none twice.
 pub fn check_columns(schema: &TableSchema, columns: &[String]) -> Result<(), StorageError> {
-    let mut seen = HashSet::new();
-    for c in columns {
+    for (i, c) in columns.iter().enumerate() {
         column(schema, c)?;
-        if !seen.insert(c) {
+        // A linear look back: a query names a few columns, and hashing
+        // them cost more than comparing.
+        if columns[..i].contains(c) {
             return Err(invalid(format!("query on table `{}` returns column `{c}` twice", schema.name)));
         }
     }
@@ -312,17 +313,18 @@ pub fn check_assignments(
     if set.is_empty() {
         return Err(invalid(format!("update of table `{}` assigns no column", schema.name)));
     }
-    let mut seen = HashSet::new();
-    set.into_iter()
-        .map(|(name, v)| {
-            let col = column(schema, &name)?;
-            if !seen.insert(name.clone()) {
-                return Err(invalid(format!("update of table `{}` assigns column `{name}` twice", schema.name)));
-            }
-            let v = fit(&schema.name, col, v, Use::Store)?;
-            Ok((name, v))
-        })
-        .collect()
+    let mut out: Vec<(String, Value)> = Vec::with_capacity(set.len());
+    for (name, v) in set {
+        let col = column(schema, &name)?;
+        // A linear look back: an update sets a few columns, and hashing
+        // them cost more than comparing.
+        if out.iter().any(|(n, _)| *n == name) {
+            return Err(invalid(format!("update of table `{}` assigns column `{name}` twice", schema.name)));
+        }
+        let v = fit(&schema.name, col, v, Use::Store)?;
+        out.push((name, v));
+    }
+    Ok(out)
 }
 
 /// Checks rows for insertion and returns them with every declared column, in

@@ -2,20 +2,22 @@
 //! failed batch is rolled back from that log, so it is all-or-nothing.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::Table;
 use super::filter::position;
-use crate::{StorageError, Value, WriteOp};
+use crate::{StorageError, TableSchema, Value, WriteOp};
 
 /// Tables by name.
 pub(crate) type Tables = HashMap<String, Table>;
 
-/// One step to undo, newest last.
+/// One step to undo, newest last. The table is named by its schema (shared,
+/// not a copy of the name: a batch logs a step per row it touches).
 #[derive(Debug)]
 pub(crate) enum Undo {
-    Inserted { table: String, id: u64 },
-    Removed { table: String, id: u64, row: Vec<Value> },
-    Replaced { table: String, id: u64, old: Vec<Value> },
+    Inserted { table: Arc<TableSchema>, id: u64 },
+    Removed { table: Arc<TableSchema>, id: u64, row: Vec<Value> },
+    Replaced { table: Arc<TableSchema>, id: u64, old: Vec<Value> },
 }
 
 fn table_mut<'a>(tables: &'a mut Tables, name: &str) -> Result<&'a mut Table, StorageError> {
@@ -32,7 +34,7 @@ fn run_op(tables: &mut Tables, op: &WriteOp, undo: &mut Vec<Undo>) -> Result<u64
                 let row = t.arrange(&rows.columns, row)?;
                 t.check_unique(&row, None)?;
                 let id = t.push(row);
-                undo.push(Undo::Inserted { table: name.to_owned(), id });
+                undo.push(Undo::Inserted { table: t.schema.clone(), id });
             }
             Ok(rows.rows.len() as u64)
         }
@@ -48,7 +50,7 @@ fn run_op(tables: &mut Tables, op: &WriteOp, undo: &mut Vec<Undo>) -> Result<u64
                     new[*i] = v.clone();
                 }
                 let old = t.replace(id, new)?;
-                undo.push(Undo::Replaced { table: name.to_owned(), id, old });
+                undo.push(Undo::Replaced { table: t.schema.clone(), id, old });
             }
             Ok(ids.len() as u64)
         }
@@ -56,7 +58,7 @@ fn run_op(tables: &mut Tables, op: &WriteOp, undo: &mut Vec<Undo>) -> Result<u64
             let ids = t.matching_ids(filter)?;
             for &id in &ids {
                 if let Some(row) = t.take(id) {
-                    undo.push(Undo::Removed { table: name.to_owned(), id, row });
+                    undo.push(Undo::Removed { table: t.schema.clone(), id, row });
                 }
             }
             Ok(ids.len() as u64)
@@ -71,17 +73,17 @@ pub(crate) fn rollback(tables: &mut Tables, undo: Vec<Undo>) {
     for step in undo.into_iter().rev() {
         match step {
             Undo::Inserted { table, id } => {
-                if let Some(t) = tables.get_mut(&table) {
+                if let Some(t) = tables.get_mut(&table.name) {
                     t.take(id);
                 }
             }
             Undo::Removed { table, id, row } => {
-                if let Some(t) = tables.get_mut(&table) {
+                if let Some(t) = tables.get_mut(&table.name) {
                     t.put(id, row);
                 }
             }
             Undo::Replaced { table, id, old } => {
-                if let Some(t) = tables.get_mut(&table) {
+                if let Some(t) = tables.get_mut(&table.name) {
                     t.put(id, old);
                 }
             }
@@ -130,9 +132,9 @@ pub(crate) fn net_changes(tables: &Tables, undo: &[Undo]) -> Vec<Change> {
     let mut before: std::collections::BTreeMap<(&str, u64), Option<&Vec<Value>>> = Default::default();
     for step in undo {
         let (key, old) = match step {
-            Undo::Inserted { table, id } => ((table.as_str(), *id), None),
-            Undo::Removed { table, id, row } => ((table.as_str(), *id), Some(row)),
-            Undo::Replaced { table, id, old } => ((table.as_str(), *id), Some(old)),
+            Undo::Inserted { table, id } => ((table.name.as_str(), *id), None),
+            Undo::Removed { table, id, row } => ((table.name.as_str(), *id), Some(row)),
+            Undo::Replaced { table, id, old } => ((table.name.as_str(), *id), Some(old)),
         };
         before.entry(key).or_insert(old);
     }

@@ -195,6 +195,17 @@ pub(crate) struct Plan {
     pub(crate) ordered: Option<bool>,
 }
 
+/// How well an index serves a filter: columns it narrows (see [`choose`]),
+/// whether it reads in order, columns it fixes, whether it is unique.
+type Score = (usize, bool, usize, bool);
+
+/// The best index so far, before its range is encoded.
+struct Winner {
+    index: usize,
+    fixed: usize,
+    ordered: Option<bool>,
+}
+
 /// The best index for `conjuncts` (and `order`, `(column, descending)`;
 /// `limited`: the query stops after some rows), or `None` when no index
 /// narrows the search.
@@ -211,31 +222,26 @@ pub(crate) fn choose(
             .find(|(c, o, v)| *c == col && *o == op && probes(schema.columns[col].ty, v))
             .map(|(_, _, v)| *v)
     };
-    let mut best: Option<((usize, bool, usize, bool), Plan)> = None;
+    // The bounds on the column after the fixed ones: (lower, upper).
+    let bounds_on = |col: Option<&usize>| {
+        let Some(&col) = col else { return (Bound::Unbounded, Bound::Unbounded) };
+        let lower = match (usable(col, CmpOp::Ge), usable(col, CmpOp::Gt)) {
+            (Some(v), _) => Bound::Included(v),
+            (None, Some(v)) => Bound::Excluded(v),
+            (None, None) => Bound::Unbounded,
+        };
+        let upper = match (usable(col, CmpOp::Le), usable(col, CmpOp::Lt)) {
+            (Some(v), _) => Bound::Included(v),
+            (None, Some(v)) => Bound::Excluded(v),
+            (None, None) => Bound::Unbounded,
+        };
+        (lower, upper)
+    };
+    // Scored without building keys; only the winner's range is encoded.
+    let mut best: Option<(Score, Winner)> = None;
     for (n, ix) in indexes.iter().enumerate() {
-        let (mut prefix, mut fixed) = (Key::new(), 0);
-        for &col in &ix.columns {
-            match usable(col, CmpOp::Eq) {
-                Some(v) => {
-                    push_part(&mut prefix, v);
-                    fixed += 1;
-                }
-                None => break,
-            }
-        }
-        let (mut lower, mut upper) = (Bound::Unbounded, Bound::Unbounded);
-        if let Some(&next) = ix.columns.get(fixed) {
-            if let Some(v) = usable(next, CmpOp::Ge) {
-                lower = Bound::Included(part(v));
-            } else if let Some(v) = usable(next, CmpOp::Gt) {
-                lower = Bound::Excluded(part(v));
-            }
-            if let Some(v) = usable(next, CmpOp::Le) {
-                upper = Bound::Included(part(v));
-            } else if let Some(v) = usable(next, CmpOp::Lt) {
-                upper = Bound::Excluded(part(v));
-            }
-        }
+        let fixed = ix.columns.iter().take_while(|&&col| usable(col, CmpOp::Eq).is_some()).count();
+        let (lower, upper) = bounds_on(ix.columns.get(fixed));
         let bounded = !matches!((&lower, &upper), (Bound::Unbounded, Bound::Unbounded));
         let rest = &ix.columns[fixed..];
         // In order when the requested order is the index's next columns
@@ -262,8 +268,16 @@ pub(crate) fn choose(
         let narrowing = fixed + usize::from(bounded) + usize::from(in_order && limited);
         let score = (narrowing, in_order, fixed, ix.unique);
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
-            best = Some((score, Plan { index: n, fixed, range: Range { prefix, lower, upper }, ordered }));
+            best = Some((score, Winner { index: n, fixed, ordered }));
         }
     }
-    best.map(|(_, plan)| plan)
+    let (_, Winner { index, fixed, ordered }) = best?;
+    let columns = &indexes[index].columns;
+    let mut prefix = Key::new();
+    for &col in &columns[..fixed] {
+        push_part(&mut prefix, usable(col, CmpOp::Eq)?);
+    }
+    let (lower, upper) = bounds_on(columns.get(fixed));
+    let (lower, upper) = (lower.map(part), upper.map(part));
+    Some(Plan { index, fixed, range: Range { prefix, lower, upper }, ordered })
 }
