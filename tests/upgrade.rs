@@ -84,3 +84,59 @@ async fn a_store_of_version_0_1_keeps_its_history_and_goes_on() {
     engine.write(&agent, &undo, &WriteOptions { run_id: Some("r4".into()), ..Default::default() }).await.unwrap();
     assert!(engine.load(&agent, None).await.unwrap().is_empty());
 }
+
+/// A store made before `agent_messages` was keyed by `(epoch, pos,
+/// action_seq)` keeps its key `(action_seq, pos)` and its `messages_pos`
+/// index: setup leaves the table as it is, and appends, a replace, an undo,
+/// a repeated message id and tail loads behave as on a new store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_with_messages_keyed_by_action_and_position_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("keyed.db");
+    let url = format!("sqlite:////{}", db.display().to_string().trim_start_matches('/'));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        r#"CREATE TABLE "agent_messages" ("scope" TEXT NOT NULL, "user_id" TEXT NOT NULL, "session_id" TEXT NOT NULL,
+             "agent_id" TEXT NOT NULL, "action_seq" INTEGER NOT NULL, "epoch" INTEGER NOT NULL, "pos" INTEGER NOT NULL,
+             "live" INTEGER NOT NULL, "message_id" TEXT NOT NULL, "role" TEXT NOT NULL, "tool_calls" TEXT,
+             "message" TEXT NOT NULL, PRIMARY KEY ("scope", "user_id", "session_id", "agent_id", "action_seq", "pos"));
+           CREATE INDEX "agent_messages__messages_pos" ON "agent_messages"
+             ("scope", "user_id", "session_id", "agent_id", "epoch", "live", "pos");
+           CREATE INDEX "agent_messages__messages_id" ON "agent_messages"
+             ("scope", "user_id", "session_id", "agent_id", "epoch", "live", "message_id");"#,
+    )
+    .unwrap();
+
+    let engine = Engine::from_url(&url).await.unwrap();
+    engine.setup_models().await.unwrap();
+    engine.get_or_create_session("u", Some("s")).await.unwrap();
+    let agent = engine.ensure_agent("u", "s", None, "main").await.unwrap().agent_ref();
+    let text = |role, t: &str| Message::from_text(role, t);
+    let run = |id: &str| WriteOptions { run_id: Some(id.into()), ..Default::default() };
+    let mut first = text(Role::User, "first");
+    first.id = "m_first".into();
+    engine.append(&agent, &[first.clone(), text(Role::Assistant, "one")], &run("r1")).await.unwrap();
+    engine.append(&agent, &[text(Role::User, "dropped")], &run("r2")).await.unwrap();
+    engine.write(&agent, &HistoryAction::Undo { before_run_id: "r2".into() }, &run("r3")).await.unwrap();
+    // Already live under its id: kept in the log, not added again.
+    engine.append(&agent, &[first, text(Role::Assistant, "two")], &run("r4")).await.unwrap();
+    let texts = |ms: Vec<Message>| ms.iter().map(Message::text).collect::<Vec<_>>();
+    assert_eq!(texts(engine.load(&agent, None).await.unwrap()), ["first", "one", "two"]);
+    assert_eq!(texts(engine.load(&agent, Some(2)).await.unwrap()), ["one", "two"]);
+
+    engine.write(&agent, &HistoryAction::Replace(vec![text(Role::User, "summary")]), &run("r5")).await.unwrap();
+    engine.append(&agent, &[text(Role::Assistant, "after")], &run("r6")).await.unwrap();
+    assert_eq!(texts(engine.load(&agent, None).await.unwrap()), ["summary", "after"]);
+
+    // The table kept its key and its position index.
+    let key: String =
+        conn.query_row("SELECT sql FROM sqlite_master WHERE name = 'agent_messages'", [], |r| r.get(0)).unwrap();
+    assert!(
+        key.contains(r#"PRIMARY KEY ("scope", "user_id", "session_id", "agent_id", "action_seq", "pos")"#),
+        "{key}"
+    );
+    let position_index: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'agent_messages__messages_pos'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(position_index, 1);
+}
