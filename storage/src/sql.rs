@@ -31,7 +31,9 @@ pub enum NullsOrder {
     /// The database already sorts NULLs first ascending and last descending
     /// (SQLite, MySQL): emit plain `ASC`/`DESC`.
     Native,
-    /// Emit `NULLS FIRST` ascending and `NULLS LAST` descending (PostgreSQL).
+    /// Emit `NULLS FIRST` ascending and `NULLS LAST` descending (PostgreSQL),
+    /// on nullable columns: a NOT NULL column gets plain `ASC`/`DESC`, which
+    /// the database can read from an index in order.
     Explicit,
 }
 
@@ -496,13 +498,19 @@ impl Dialect {
         self.push_filter(&mut sql, &query.filter, &mut params);
         for (i, o) in query.order_by.iter().enumerate() {
             sql.push_str(if i == 0 { " ORDER BY " } else { ", " });
-            let json = schema.column(&o.field).is_some_and(|c| c.ty == ColumnType::Json);
+            let column = schema.column(&o.field);
+            let json = column.is_some_and(|c| c.ty == ColumnType::Json);
             self.push_operand(&mut sql, &o.field, json);
-            sql.push_str(match (o.descending, self.nulls_order) {
-                (false, NullsOrder::Native) => " ASC",
-                (true, NullsOrder::Native) => " DESC",
-                (false, NullsOrder::Explicit) => " ASC NULLS FIRST",
-                (true, NullsOrder::Explicit) => " DESC NULLS LAST",
+            // A NOT NULL column sorts the same either way, and PostgreSQL
+            // reads an index in order only for its own NULL placement
+            // (`ASC NULLS LAST`, or that backwards): with `NULLS LAST` a
+            // tail load sorted every message of the agent.
+            let nulls = self.nulls_order == NullsOrder::Explicit && column.is_none_or(|c| c.nullable);
+            sql.push_str(match (o.descending, nulls) {
+                (false, false) => " ASC",
+                (true, false) => " DESC",
+                (false, true) => " ASC NULLS FIRST",
+                (true, true) => " DESC NULLS LAST",
             });
         }
         if query.limit.is_some() || query.offset.is_some() {
@@ -620,9 +628,11 @@ mod tests {
             columns: Vec::new(),
         };
         let st = Dialect::POSTGRES.select(&schema(), &q);
+        // NULLs placed on the nullable `name`; the NOT NULL `id` sorts as an
+        // index reads it.
         assert_eq!(
             st.sql,
-            r#"SELECT "id", "name" FROM "t" WHERE ("id" IN ($1, $2) OR (NOT "name" <> $3)) ORDER BY "name" DESC NULLS LAST, "id" ASC NULLS FIRST LIMIT $4 OFFSET $5"#
+            r#"SELECT "id", "name" FROM "t" WHERE ("id" IN ($1, $2) OR (NOT "name" <> $3)) ORDER BY "name" DESC NULLS LAST, "id" ASC LIMIT $4 OFFSET $5"#
         );
         assert_eq!(
             st.params,
