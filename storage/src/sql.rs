@@ -244,12 +244,7 @@ impl Dialect {
 
     /// Appends the quoted `names` to `out`, separated by `, `.
     fn push_ident_list<'n>(&self, out: &mut String, names: impl IntoIterator<Item = &'n str>) {
-        for (i, n) in names.into_iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            self.push_ident(out, n);
-        }
+        push_separated(out, names, ", ", |out, n| self.push_ident(out, n));
     }
 
     /// Pushes `value` onto `params` and returns its placeholder.
@@ -408,12 +403,7 @@ impl Dialect {
                 let json = values.iter().any(|v| matches!(v, Value::Json(_)));
                 self.push_operand(out, field, json);
                 out.push_str(" IN (");
-                for (i, v) in values.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    self.push_bind(out, v.clone(), params);
-                }
+                push_separated(out, values, ", ", |out, v| self.push_bind(out, v.clone(), params));
                 out.push(')');
             }
             Filter::IsNull(field) => {
@@ -473,12 +463,7 @@ impl Dialect {
 
     fn push_join(&self, out: &mut String, filters: &[Filter], sep: &str, params: &mut Vec<Value>) {
         out.push('(');
-        for (i, f) in filters.iter().enumerate() {
-            if i > 0 {
-                out.push_str(sep);
-            }
-            self.push_filter(out, f, params);
-        }
+        push_separated(out, filters, sep, |out, f| self.push_filter(out, f, params));
         out.push(')');
     }
 
@@ -559,17 +544,14 @@ impl Dialect {
         self.push_ident_list(&mut sql, columns.iter().map(String::as_str));
         sql.push_str(") VALUES ");
         let mut n = 0;
-        for r in 0..rows {
-            sql.push_str(if r == 0 { "(" } else { ", (" });
-            for c in 0..columns.len() {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
+        push_separated(&mut sql, 0..rows, ", ", |sql, _| {
+            sql.push('(');
+            push_separated(sql, 0..columns.len(), ", ", |sql, _| {
                 n += 1;
-                self.push_placeholder(&mut sql, n);
-            }
+                self.push_placeholder(sql, n);
+            });
             sql.push(')');
-        }
+        });
         sql
     }
 
@@ -580,14 +562,11 @@ impl Dialect {
         sql.push_str("UPDATE ");
         self.push_ident(&mut sql, table);
         sql.push_str(" SET ");
-        for (i, (c, v)) in set.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            self.push_ident(&mut sql, c);
+        push_separated(&mut sql, set, ", ", |sql, (c, v)| {
+            self.push_ident(sql, c);
             sql.push_str(" = ");
-            self.push_bind(&mut sql, v.clone(), &mut params);
-        }
+            self.push_bind(sql, v.clone(), &mut params);
+        });
         sql.push_str(" WHERE ");
         self.push_filter(&mut sql, filter, &mut params);
         Statement { sql, params }
@@ -598,6 +577,21 @@ impl Dialect {
         let mut params = Vec::new();
         let cond = self.filter(filter, &mut params);
         Statement { sql: format!("DELETE FROM {} WHERE {cond}", self.quote_ident(table)), params }
+    }
+}
+
+/// Appends each of `items` to `out` with `each`, `sep` between them.
+fn push_separated<T>(
+    out: &mut String,
+    items: impl IntoIterator<Item = T>,
+    sep: &str,
+    mut each: impl FnMut(&mut String, T),
+) {
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        each(out, item);
     }
 }
 

@@ -222,20 +222,18 @@ pub(crate) fn choose(
             .find(|(c, o, v)| *c == col && *o == op && probes(schema.columns[col].ty, v))
             .map(|(_, _, v)| *v)
     };
+    // One end of a range on `col`: the inclusive comparison if there is
+    // one, else the exclusive one.
+    let bound = |col: usize, inclusive: CmpOp, exclusive: CmpOp| match (usable(col, inclusive), usable(col, exclusive))
+    {
+        (Some(v), _) => Bound::Included(v),
+        (None, Some(v)) => Bound::Excluded(v),
+        (None, None) => Bound::Unbounded,
+    };
     // The bounds on the column after the fixed ones: (lower, upper).
-    let bounds_on = |col: Option<&usize>| {
-        let Some(&col) = col else { return (Bound::Unbounded, Bound::Unbounded) };
-        let lower = match (usable(col, CmpOp::Ge), usable(col, CmpOp::Gt)) {
-            (Some(v), _) => Bound::Included(v),
-            (None, Some(v)) => Bound::Excluded(v),
-            (None, None) => Bound::Unbounded,
-        };
-        let upper = match (usable(col, CmpOp::Le), usable(col, CmpOp::Lt)) {
-            (Some(v), _) => Bound::Included(v),
-            (None, Some(v)) => Bound::Excluded(v),
-            (None, None) => Bound::Unbounded,
-        };
-        (lower, upper)
+    let bounds_on = |col: Option<&usize>| match col {
+        Some(&col) => (bound(col, CmpOp::Ge, CmpOp::Gt), bound(col, CmpOp::Le, CmpOp::Lt)),
+        None => (Bound::Unbounded, Bound::Unbounded),
     };
     // Scored without building keys; only the winner's range is encoded.
     let mut best: Option<(Score, Winner)> = None;
