@@ -225,7 +225,18 @@ impl Table {
     fn matching(&self, filter: &Compiled) -> Vec<u64> {
         let conjuncts = filter.conjuncts();
         let plan = index::choose(&self.schema, &self.indexes, &conjuncts, &[], false);
-        if let Some(ids) = self.matching_in_list(filter, &conjuncts, plan.as_ref()) {
+        self.matching_planned(filter, &conjuncts, plan)
+    }
+
+    /// [`Table::matching`] through `plan`, chosen for `filter`'s `conjuncts`
+    /// (a caller that planned already does not plan twice).
+    fn matching_planned(
+        &self,
+        filter: &Compiled,
+        conjuncts: &[(usize, CmpOp, &Value)],
+        plan: Option<Plan>,
+    ) -> Vec<u64> {
+        if let Some(ids) = self.matching_in_list(filter, conjuncts, plan.as_ref()) {
             return ids;
         }
         match plan {
@@ -337,7 +348,7 @@ impl Table {
                 got.sort_unstable();
                 got
             }
-            _ => self.matching(&filter),
+            plan => self.matching_planned(&filter, &conjuncts, plan),
         };
         if !keys.is_empty() {
             ids.sort_by(|a, b| cmp_keys(&self.rows[a], &self.rows[b]));
