@@ -145,16 +145,18 @@ impl CheckedStore {
     /// The rows matching `query`: its columns (each declared, each once),
     /// or every declared column in declaration order.
     pub async fn find(&self, table: &str, query: &Query) -> Result<RowSet, StorageError> {
+        self.find_owned(table, query.clone()).await
+    }
+
+    /// [`CheckedStore::find`] for a caller that owns its query and has no
+    /// further use for it: the query is checked and scoped in place, not
+    /// copied.
+    pub async fn find_owned(&self, table: &str, mut query: Query) -> Result<RowSet, StorageError> {
         let Entry { declared, scoped } = self.registry.entry(table)?;
         validate::check_order(&declared, &query.order_by)?;
         validate::check_columns(&declared, &query.columns)?;
-        let query = Query {
-            filter: self.scope_filter(validate::check_filter(&declared, query.filter.clone())?),
-            order_by: query.order_by.clone(),
-            limit: query.limit,
-            offset: query.offset,
-            columns: query.columns.clone(),
-        };
+        let filter = std::mem::replace(&mut query.filter, Filter::All);
+        query.filter = self.scope_filter(validate::check_filter(&declared, filter)?);
         let mut rows = self.backend.find(&scoped, &query).await?;
         // Every column of the scoped table (none asked for) includes the scope.
         if let Some(i) = rows.position(SCOPE_COLUMN) {

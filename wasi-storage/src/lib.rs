@@ -112,7 +112,7 @@ impl wit::Guest for Component {
 
     fn find(table: String, query: wit::Query) -> Result<wit::RowSet, wit::StorageError> {
         let query = query_from_wit(query).map_err(|e| error_to_wit(&e))?;
-        ready(store()?.find(&table, &query)).map(rows_to_wit).map_err(|e| error_to_wit(&e))
+        ready(store()?.find_owned(&table, query)).map(rows_to_wit).map_err(|e| error_to_wit(&e))
     }
 
     fn count(table: String, filter: wit::Filter) -> Result<u64, wit::StorageError> {

@@ -61,7 +61,7 @@ impl Host for HostState {
     #[tracing::instrument(level = "trace", skip_all, fields(table = %table))]
     async fn find(&mut self, table: String, query: wit::Query) -> Result<wit::RowSet, wit::StorageError> {
         let query = query_from_wit(query).map_err(|e| self.refuse(e))?;
-        let rows = self.store.find(&table, &query).await.map_err(|e| self.refuse(e))?;
+        let rows = self.store.find_owned(&table, query).await.map_err(|e| self.refuse(e))?;
         self.charge(&rows)?;
         Ok(rows_to_wit(rows))
     }
