@@ -35,27 +35,21 @@ pub fn rfc3339_micros(ns: i64) -> String {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
+    let fields = [
+        (y, 4, b'-'),
+        (i64::from(m), 2, b'-'),
+        (i64::from(d), 2, b'T'),
+        (sod / 3600, 2, b':'),
+        (sod % 3600 / 60, 2, b':'),
+        (sod % 60, 2, b'.'),
+        (micros, 6, b'Z'),
+    ];
     let mut s = String::with_capacity(27);
-    push_num(&mut s, y, 4);
-    s.push('-');
-    push_num(&mut s, i64::from(m), 2);
-    s.push('-');
-    push_num(&mut s, i64::from(d), 2);
-    s.push('T');
-    push_num(&mut s, sod / 3600, 2);
-    s.push(':');
-    push_num(&mut s, sod % 3600 / 60, 2);
-    s.push(':');
-    push_num(&mut s, sod % 60, 2);
-    s.push('.');
-    push_num(&mut s, micros, 6);
-    s.push('Z');
+    for (n, width, then) in fields {
+        push_num(&mut s, n.unsigned_abs(), width);
+        push_ascii(&mut s, &[then]);
+    }
     s
-}
-
-/// Appends `n` (non-negative) zero-padded to `width` digits.
-fn push_num(s: &mut String, n: i64, width: usize) {
-    crate::prelude::push_num(s, n.unsigned_abs(), width);
 }
 
 /// Year, month, day of the day `z` days after 1970-01-01 (proleptic Gregorian).

@@ -29,9 +29,9 @@ const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 type Bits = (u64, u64);
 
 /// The 26-character Crockford base32 text of a ULID's 128 bits.
-fn encode((hi, lo): Bits) -> String {
-    let mut out = String::with_capacity(26);
-    for i in (0..26u32).rev() {
+fn encode((hi, lo): Bits) -> [u8; 26] {
+    let mut out = [0u8; 26];
+    for (i, c) in (0..26u32).rev().zip(out.iter_mut()) {
         // The five bits from bit `at` up, which may straddle the halves.
         let at = 5 * i;
         let five = match at {
@@ -39,7 +39,7 @@ fn encode((hi, lo): Bits) -> String {
             60.. => (lo >> at) | (hi << (64 - at)),
             _ => lo >> at,
         };
-        out.push(char::from(CROCKFORD[(five & 31) as usize]));
+        *c = CROCKFORD[(five & 31) as usize];
     }
     out
 }
@@ -84,7 +84,9 @@ pub fn new_ulid_id(prefix: &str) -> String {
     let v = fresh.max(after_last);
     LAST[0].store(v.0, Relaxed);
     LAST[1].store(v.1, Relaxed);
-    cat(&[prefix, &encode(v)])
+    let text = encode(v);
+    // SAFETY: every byte of `text` comes from `CROCKFORD` (ASCII).
+    cat(&[prefix, unsafe { core::str::from_utf8_unchecked(&text) }])
 }
 
 /// `agent_{8 hex}`.
@@ -122,6 +124,7 @@ mod tests {
 
     #[test]
     fn encodes_ulids() {
+        let encode = |bits| String::from_utf8(encode(bits).to_vec()).unwrap();
         assert_eq!(encode(ulid_bits(0, 0, 0)), "00000000000000000000000000");
         assert_eq!(encode(ulid_bits(0xFFFF_FFFF_FFFF, u64::MAX, u64::MAX)), "7ZZZZZZZZZZZZZZZZZZZZZZZZZ");
         // Known value: 1469918176385 ms is "01ARYZ6S41" (the ULID spec's example time).

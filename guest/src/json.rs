@@ -283,9 +283,7 @@ impl Parser<'_> {
         }
         // Only ASCII was consumed.
         let mut text = String::with_capacity(self.i - start);
-        for &c in self.b.iter().take(self.i).skip(start) {
-            text.push(char::from(c));
-        }
+        push_ascii(&mut text, self.b.get(start..self.i).unwrap_or_default());
         Ok(Json::Num(text))
     }
 

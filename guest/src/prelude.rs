@@ -32,13 +32,25 @@ pub fn num(n: u64) -> String {
     s
 }
 
+/// Appends ASCII bytes to `s` in one copy (a `push` per character costs a
+/// call and a capacity check each). Callers pass ASCII only (digits, id
+/// alphabets, number text); bytes that are not are left out whole.
+#[inline(never)]
+pub fn push_ascii(s: &mut String, bytes: &[u8]) {
+    if bytes.iter().all(|&b| b < 0x80) {
+        // SAFETY: ASCII bytes are whole UTF-8 characters.
+        unsafe { s.as_mut_vec() }.extend_from_slice(bytes);
+    }
+}
+
 /// Appends the decimal digits of `n`, zero-padded to at least `width` digits
 /// (iterators, not indexing: no bounds-check panics, which pull in `core::fmt`).
 #[inline(never)]
 pub fn push_num(s: &mut String, mut n: u64, width: usize) {
-    let mut digits = [0u8; 20];
+    const MAX: usize = 20;
+    let mut digits = [0u8; MAX];
     let mut len = 0;
-    for d in digits.iter_mut() {
+    for d in digits.iter_mut().rev() {
         *d = b'0' + (n % 10) as u8;
         n /= 10;
         len += 1;
@@ -46,9 +58,7 @@ pub fn push_num(s: &mut String, mut n: u64, width: usize) {
             break;
         }
     }
-    for &d in digits.iter().take(len).rev() {
-        s.push(char::from(d));
-    }
+    push_ascii(s, digits.get(MAX - len..).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -60,5 +70,10 @@ mod tests {
         assert_eq!(cat(&["a", "", "bc"]), "abc");
         assert_eq!(num(0), "0");
         assert_eq!(num(u64::MAX), "18446744073709551615");
+        let mut s = String::from("x");
+        push_num(&mut s, 7, 3);
+        push_ascii(&mut s, b"-ab");
+        push_ascii(&mut s, "é".as_bytes());
+        assert_eq!(s, "x007-ab");
     }
 }
