@@ -91,10 +91,11 @@ pub(super) async fn seed(store: &CheckedStore, u: &str, s: &str, a: &str) -> Res
     Ok(())
 }
 
-/// One history append of messages whose ids the caller gave: read the
-/// agent's counters, look each id up among the live messages when there are
-/// any (a given id may repeat one stored before), then one batch (advance
-/// the counters, touch the session, insert the message rows and the action).
+/// One history append, as the component does it for messages that come
+/// without ids (the benchmark's): read the agent's counters, then one batch
+/// (advance the counters, touch the session, insert the message rows and the
+/// action). The ids are made here, fresh, so none can repeat a stored one
+/// and nothing is looked up, as in the component.
 pub(super) async fn append(
     store: &CheckedStore,
     u: &str,
@@ -102,23 +103,12 @@ pub(super) async fn append(
     a: &str,
     messages_json: &str,
 ) -> Result<(), StorageError> {
-    let found = store.find(tables::AGENTS, &Query::filter(Filter::And(agent_key(u, s, a)))).await?;
+    let found = store.find_owned(tables::AGENTS, Query::filter(Filter::And(agent_key(u, s, a)))).await?;
     let seq = found.get(0, "next_seq").and_then(Value::as_i64).unwrap_or(1);
     let live = found.get(0, "live_count").and_then(Value::as_i64).unwrap_or(0);
     let epoch = found.get(0, "epoch").and_then(Value::as_i64).unwrap_or(0);
     let messages: Vec<serde_json::Value> =
         serde_json::from_str(messages_json).map_err(|e| StorageError::Invalid(format!("bad messages JSON: {e}")))?;
-    // While nothing is live, no id can repeat one: the component skips the lookups.
-    let lookups = if live > 0 { messages.as_slice() } else { &[] };
-    for m in lookups {
-        let id = m["id"].as_str().unwrap_or_default();
-        let same = with(
-            agent_key(u, s, a),
-            [Filter::eq("epoch", epoch), Filter::eq("live", true), Filter::eq("message_id", id)],
-        );
-        let query = Query { limit: Some(1), ..Query::filter(same) }.columns(["message_id"]);
-        store.find(tables::MESSAGES, &query).await?;
-    }
     let (ns, ts) = now();
     let message_rows = crate::engine::message_rows::live_message_rows([u, s, a], seq, epoch, live, &messages);
     let action_columns = [
@@ -183,7 +173,7 @@ pub(super) async fn load(
     a: &str,
     last: Option<u32>,
 ) -> Result<String, StorageError> {
-    let found = store.find(tables::AGENTS, &Query::filter(Filter::And(agent_key(u, s, a)))).await?;
+    let found = store.find_owned(tables::AGENTS, Query::filter(Filter::And(agent_key(u, s, a)))).await?;
     let epoch = found.get(0, "epoch").and_then(Value::as_i64).unwrap_or(0);
     let live = Query {
         filter: with(agent_key(u, s, a), [Filter::eq("epoch", epoch), Filter::eq("live", true)]),
@@ -193,7 +183,7 @@ pub(super) async fn load(
         // What the component reads of each row.
         columns: ["pos", "role", "tool_calls", "message"].map(String::from).to_vec(),
     };
-    let rows = store.find(tables::MESSAGES, &live).await?;
+    let rows = store.find_owned(tables::MESSAGES, live).await?;
     let mut order: Vec<usize> = (0..rows.len()).collect();
     if last.is_some() {
         order.reverse();
@@ -218,7 +208,7 @@ pub(super) async fn lock_cycle(
     holder: &str,
 ) -> Result<(), StorageError> {
     let key = || Filter::And(agent_key(u, s, a));
-    let row = store.find(tables::AGENT_LOCKS, &Query::filter(key())).await?;
+    let row = store.find_owned(tables::AGENT_LOCKS, Query::filter(key())).await?;
     let (ns, _) = now();
     let expires = ns + 30_000_000_000;
     let token = match row.get(0, "token").and_then(Value::as_i64) {
