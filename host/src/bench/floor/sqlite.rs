@@ -24,9 +24,14 @@ CREATE TABLE locks (user_id TEXT NOT NULL, session_id TEXT NOT NULL, agent_id TE
   PRIMARY KEY (user_id, session_id, agent_id));
 ";
 
-const INSERT_MESSAGE: &str = "INSERT INTO messages (user_id, session_id, agent_id, pos, message) \
-  VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(pos) + 1, 0) FROM messages \
-  WHERE user_id = ?1 AND session_id = ?2 AND agent_id = ?3), ?4)";
+// The next position is read once per turn. A subquery in the INSERT would
+// do it per message, and SQLite re-prepares such a statement on every turn
+// (`SQLITE_STMTSTATUS_REPREPARE` counted one per turn): work a hand-written
+// program would not do.
+const NEXT_POS: &str =
+    "SELECT COALESCE(MAX(pos) + 1, 0) FROM messages WHERE user_id = ?1 AND session_id = ?2 AND agent_id = ?3";
+const INSERT_MESSAGE: &str =
+    "INSERT INTO messages (user_id, session_id, agent_id, pos, message) VALUES (?1, ?2, ?3, ?4, ?5)";
 const TOUCH_SESSION: &str = "UPDATE sessions SET updated_at = ?3 WHERE user_id = ?1 AND session_id = ?2";
 const LOAD: &str = "SELECT message FROM messages WHERE user_id = ?1 AND session_id = ?2 AND agent_id = ?3 ORDER BY pos";
 const LOAD_TAIL: &str = "SELECT message FROM messages WHERE user_id = ?1 AND session_id = ?2 AND agent_id = ?3 \
@@ -66,6 +71,24 @@ impl SqliteFloor {
     }
 }
 
+/// A turn's writes, inside its transaction: its messages at the next
+/// positions, and the session's `updated_at`.
+fn insert_turn(conn: &Connection, session: &str, json: &[String]) -> Result<()> {
+    let next: i64 = conn
+        .prepare_cached(NEXT_POS)
+        .and_then(|mut st| st.query_row(params![USER, session, AGENT], |r| r.get(0)))
+        .map_err(err)?;
+    let mut insert = conn.prepare_cached(INSERT_MESSAGE).map_err(err)?;
+    for (pos, m) in (next..).zip(json) {
+        insert.execute(params![USER, session, AGENT, pos, m]).map_err(err)?;
+    }
+    let touched = conn.prepare_cached(TOUCH_SESSION).and_then(|mut st| st.execute(params![USER, session, now_ns()]));
+    if touched.map_err(err)? != 1 {
+        return Err(Error::NotFound(format!("session {session}")));
+    }
+    Ok(())
+}
+
 fn decode(json: &str) -> Result<Message> {
     serde_json::from_str(json).map_err(|e| {
         Error::Storage(StorageError::backend_caused("sqlite floor: a stored message cannot be decoded", e))
@@ -89,20 +112,16 @@ impl Side for SqliteFloor {
                 serde_json::to_string(&m).map_err(|e| Error::Invalid(format!("message cannot be encoded: {e}")))?,
             );
         }
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        {
-            let mut insert = tx.prepare_cached(INSERT_MESSAGE).map_err(err)?;
-            for m in &json {
-                insert.execute(params![USER, session, AGENT, m]).map_err(err)?;
-            }
-            let touched =
-                tx.prepare_cached(TOUCH_SESSION).and_then(|mut st| st.execute(params![USER, session, now_ns()]));
-            if touched.map_err(err)? != 1 {
-                return Err(Error::NotFound(format!("session {session}")));
-            }
+        let conn = self.conn();
+        // `BEGIN` and `COMMIT` as cached statements (`rusqlite::Transaction`
+        // parses both on every turn); any error rolls the turn back.
+        conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut st| st.execute([])).map_err(err)?;
+        let turn = insert_turn(&conn, session, &json)
+            .and_then(|()| conn.prepare_cached("COMMIT").and_then(|mut st| st.execute([])).map_err(err));
+        if turn.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
         }
-        tx.commit().map_err(err)
+        turn.map(drop)
     }
 
     async fn load(&self, session: &str, last: Option<u32>) -> Result<Vec<Message>> {
