@@ -327,7 +327,7 @@ impl Table {
         };
         let conjuncts = filter.conjuncts();
         let plan = index::choose(&self.schema, &self.indexes, &conjuncts, &keys, query.limit.is_some());
-        let mut ids = match plan {
+        let ids = match plan {
             Some(plan) if plan.ordered.is_some() => {
                 let need = offset.saturating_add(limit);
                 let mut got: Vec<u64> = Vec::new();
@@ -345,15 +345,19 @@ impl Table {
                     }
                     got.push(id);
                 }
-                got.sort_unstable();
                 got
             }
             plan => self.matching_planned(&filter, &conjuncts, plan),
         };
-        if !keys.is_empty() {
-            ids.sort_by(|a, b| cmp_keys(&self.rows[a], &self.rows[b]));
+        // Each row looked up once; then in the order asked for, ties in
+        // insertion order (by id). An index read in order is usually sorted
+        // already, and checking that costs one pass instead of a sort.
+        let mut found: Vec<(u64, &Vec<Value>)> = ids.into_iter().map(|id| (id, &self.rows[&id])).collect();
+        let in_order = |a: &(u64, &Vec<Value>), b: &(u64, &Vec<Value>)| cmp_keys(a.1, b.1).then(a.0.cmp(&b.0));
+        if !found.is_sorted_by(|a, b| in_order(a, b) != Ordering::Greater) {
+            found.sort_unstable_by(in_order);
         }
-        let rows = ids.iter().skip(offset).take(limit).map(|id| &self.rows[id]);
+        let rows = found.into_iter().skip(offset).take(limit).map(|(_, row)| row);
         let columns: Vec<String> = schema.projection(&query.columns)?.iter().map(|c| c.name.clone()).collect();
         let rows = if self.schema.columns.iter().map(|c| &c.name).eq(columns.iter()) {
             rows.cloned().collect()
