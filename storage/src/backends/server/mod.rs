@@ -97,6 +97,12 @@ pub(crate) trait Driver: Send + Sync + 'static {
     /// A statement releasing the schema lock, or `None` when committing
     /// releases it.
     fn unlock_schema(&self) -> Option<Statement>;
+
+    /// Marks `conn`, about to take the schema lock, to have its session
+    /// reset when it goes back to the pool, so that a setup cut short never
+    /// leaves the lock held by a pooled connection. Nothing to do where the
+    /// lock ends with the transaction.
+    fn reset_when_returned(_conn: &mut Self::Conn) {}
 }
 
 /// A [`Backend`] on a SQL server, through driver `D`.
@@ -114,9 +120,19 @@ impl<D: Driver> ServerBackend<D> {
         move |f| f.into_storage(D::NAME, table)
     }
 
-    /// One attempt at a batch: begin, run every op, check counts, commit.
+    /// One attempt at a batch: begin, run every op, check counts, commit. A
+    /// batch that is one statement whose count is not checked runs without
+    /// `BEGIN` and `COMMIT` (two round trips fewer): a single statement is
+    /// atomic on its own, and an `UPDATE` re-checks its filter on rows
+    /// another writer changed meanwhile, so a compare-and-set stays one.
     async fn try_batch(&self, ops: &[WriteOp]) -> Result<Vec<u64>, Attempt> {
         let mut conn = self.driver.connect().await.map_err(Attempt::Failed)?;
+        if let [op] = ops
+            && is_one_statement(op)
+        {
+            let n = run_op(&mut conn, D::DIALECT, op).await.map_err(|f| Attempt::from_failure::<D>(f, op.table()))?;
+            return Ok(vec![n]);
+        }
         let first = ops.first().map_or("", WriteOp::table);
         let mut tx = D::begin(&mut conn, true).await.map_err(|f| Attempt::from_failure::<D>(f, first))?;
         let mut counts = Vec::with_capacity(ops.len());
@@ -208,14 +224,26 @@ async fn stored_columns<D: Driver>(
     Ok(if columns.is_empty() { None } else { Some(columns) })
 }
 
+/// Rows of `width` columns one `INSERT` carries: both servers take at most
+/// 65535 parameters a statement.
+fn rows_per_insert(width: usize) -> usize {
+    (65_535 / width.max(1)).clamp(1, 1000)
+}
+
+/// Whether `op` is one statement whose affected-row count nobody checks.
+fn is_one_statement(op: &WriteOp) -> bool {
+    match op {
+        WriteOp::Update { expect, .. } | WriteOp::Delete { expect, .. } => expect.is_none(),
+        WriteOp::Insert { rows, .. } => !rows.rows.is_empty() && rows.rows.len() <= rows_per_insert(rows.columns.len()),
+        WriteOp::Check { .. } => false,
+    }
+}
+
 /// Runs one op of a batch; its affected (or, for `Check`, matched) rows.
 async fn run_op(session: &mut dyn Session, d: Dialect, op: &WriteOp) -> Result<u64, Failure> {
     match op {
         WriteOp::Insert { table, rows } => {
-            let width = rows.columns.len().max(1);
-            // Both servers take at most 65535 parameters a statement.
-            let per_statement = (65_535 / width).clamp(1, 1000);
-            for chunk in rows.rows.chunks(per_statement) {
+            for chunk in rows.rows.chunks(rows_per_insert(rows.columns.len())) {
                 let st = Statement {
                     sql: d.insert_many(table, &rows.columns, chunk.len()),
                     params: chunk.iter().flatten().cloned().collect(),
@@ -246,6 +274,7 @@ impl<D: Driver> Backend for ServerBackend<D> {
 
     async fn setup_models(&self, schemas: &[TableSchema]) -> Result<(), StorageError> {
         let mut conn = self.driver.connect().await?;
+        D::reset_when_returned(&mut conn);
         let outcome = {
             let mut tx = D::begin(&mut conn, false).await.map_err(Self::err(""))?;
             let locked = count(&mut *tx, &self.driver.lock_schema()).await.map_err(Self::err(""));
