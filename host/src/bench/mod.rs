@@ -29,7 +29,6 @@ use nexau_session_storage::{CheckedStore, DbUrl, SchemaRegistry};
 use serde::Serialize;
 
 pub use machine::Machine;
-use side::Side;
 
 use crate::{Engine, Error, Result, SystemClock};
 
@@ -184,9 +183,9 @@ async fn test_store(backend: &str) -> Result<Option<TestStore>> {
 struct Sides {
     guest: guest::GuestSide,
     native: native::NativeSide,
-    floor: Option<Box<dyn Side>>,
+    floor: Option<floor::Floor>,
     /// Kept until the run is done: the stores are removed when they drop.
-    _stores: [TestStore; 3],
+    _stores: [TestStore; 2],
 }
 
 async fn open(backend: &str, stores: [TestStore; 2], component: Option<&[u8]>) -> Result<Sides> {
@@ -200,18 +199,11 @@ async fn open(backend: &str, stores: [TestStore; 2], component: Option<&[u8]>) -
     let store = CheckedStore::new(native_backend, SchemaRegistry::new(), crate::engine::DEFAULT_SCOPE);
     let schemas = nexau_session_tables::ALL.iter().map(|t| engine.table_schema(t)).collect::<Result<Vec<_>>>()?;
     store.setup_models(schemas).await?;
-    let mut floor_dir = PathBuf::new();
-    let floor_store = TestStore::in_temp_dir(|dir| {
-        floor_dir = dir.to_owned();
-        String::new()
-    })?;
-    let floor = floor::open(backend, &floor_dir)?;
-    let [a, b] = stores;
     Ok(Sides {
         guest: guest::GuestSide { engine },
         native: native::NativeSide { store },
-        floor,
-        _stores: [a, b, floor_store],
+        floor: floor::open(backend).await?,
+        _stores: stores,
     })
 }
 
@@ -259,7 +251,7 @@ pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Resul
             add(&mut native, workloads::run(&sides.native, options, &tell("native")).await?);
             if let Some(f) = &sides.floor {
                 has_floor = true;
-                add(&mut floor, workloads::run(f.as_ref(), options, &tell("floor")).await?);
+                add(&mut floor, workloads::run(f.side.as_ref(), options, &tell("floor")).await?);
             }
             if let Some(program) = &options.cold_start_program {
                 progress(&format!("{backend} run {run}: cold_start"));
@@ -295,4 +287,61 @@ pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Resul
         component_bytes: options.component.as_ref().map_or(crate::runtime::COMPONENT_WASM.len(), Vec::len),
         results,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Small sizes: the sides and floors must run every workload correctly
+    /// (loads check their lengths), not fast.
+    fn tiny(backend: &str) -> BenchOptions {
+        BenchOptions {
+            runs: 1,
+            sessions: 2,
+            turns: 3,
+            long_turns: 20,
+            long_timed: 5,
+            long_loads: 1,
+            tail: 4,
+            tail_loads: 2,
+            scale_sessions: 2,
+            scale_messages: 4,
+            lock_cycles: 3,
+            backends: vec![backend.to_owned()],
+            cold_start_program: None,
+            component: None,
+        }
+    }
+
+    /// Every workload on `backend` has a floor figure, when this machine has
+    /// a store for it.
+    async fn floors_run_on(backend: &str) {
+        if test_store(backend).await.expect("a scratch store").is_none() {
+            eprintln!("skipped: no {backend} store configured on this machine");
+            return;
+        }
+        let report = run_bench(&tiny(backend), &|_| {}).await.expect("the bench runs");
+        assert_eq!(report.results.len(), 7, "{:?}", report.results);
+        for r in &report.results {
+            assert!(r.floor.is_some_and(|f| f > 0.0), "{backend} {:?}: no floor figure", r.workload);
+            assert!(r.native.is_some_and(|n| n > 0.0) && r.guest > 0.0, "{backend} {:?}", r.workload);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_workload_has_a_floor_on_sqlite_and_memory() {
+        floors_run_on("memory").await;
+        floors_run_on("sqlite").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_workload_has_a_floor_on_postgres() {
+        floors_run_on("postgres").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_workload_has_a_floor_on_mysql() {
+        floors_run_on("mysql").await;
+    }
 }

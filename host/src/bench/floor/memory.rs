@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::super::side::{AGENT, HOLDER, Side, USER, stamped};
+use super::now_ns;
 use crate::{Error, Message, Result};
 
 /// One agent's state.
@@ -26,11 +27,6 @@ pub struct MemoryFloor {
 
 fn key(session: &str) -> (String, String, String) {
     (USER.to_owned(), session.to_owned(), AGENT.to_owned())
-}
-
-fn now_ns() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
 }
 
 impl MemoryFloor {

@@ -1,23 +1,78 @@
 //! The floors: for each backend, the least work a hand-written Rust program
 //! does for the same durable result on the same settings, without the
 //! session logic's bookkeeping (action log, counters, idempotency, fencing).
-//! A backend without a floor reports `floor: null`.
+//! A backend without a floor (JSONL: its format is the backend's own)
+//! reports `floor: null`.
 
 mod memory;
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-use super::side::Side;
-use crate::Result;
+use nexau_session_storage::StorageError;
+use nexau_session_storage::backends::TestStore;
 
-/// The floor of `backend`, on a store of its own in `dir` where it needs
-/// one; `None` where none is written (jsonl, postgres, mysql).
-pub fn open(backend: &str, dir: &std::path::Path) -> Result<Option<Box<dyn Side>>> {
-    let _ = dir;
+use super::side::Side;
+use crate::{Error, Message, Result};
+
+/// A floor and the store it works in.
+pub struct Floor {
+    /// The floor's side of the workloads.
+    pub side: Box<dyn Side>,
+    /// Where it keeps its data (for a server backend, the same kind of
+    /// scratch schema or database the other sides get), kept until the run
+    /// is done: it is removed when it drops.
+    _store: TestStore,
+}
+
+/// The floor of `backend` on a fresh store of its own; `None` where none is
+/// written (or a server backend has no scratch store on this machine).
+pub async fn open(backend: &str) -> Result<Option<Floor>> {
     Ok(match backend {
-        "memory" => Some(Box::new(memory::MemoryFloor::default())),
+        "memory" => Some(Floor { side: Box::new(memory::MemoryFloor::default()), _store: TestStore::new("") }),
         #[cfg(feature = "sqlite")]
-        "sqlite" => Some(Box::new(sqlite::SqliteFloor::open(&dir.join("floor.db"))?)),
+        "sqlite" => {
+            let mut file = std::path::PathBuf::new();
+            let store = TestStore::in_temp_dir(|dir| {
+                file = dir.join("floor.db");
+                String::new()
+            })?;
+            Some(Floor { side: Box::new(sqlite::SqliteFloor::open(&file)?), _store: store })
+        }
+        #[cfg(feature = "postgres")]
+        "postgres" => match super::test_store(backend).await? {
+            Some(store) => {
+                Some(Floor { side: Box::new(postgres::PostgresFloor::open(&store.url).await?), _store: store })
+            }
+            None => None,
+        },
+        #[cfg(feature = "mysql")]
+        "mysql" => match super::test_store(backend).await? {
+            Some(store) => Some(Floor { side: Box::new(mysql::MysqlFloor::open(&store.url).await?), _store: store }),
+            None => None,
+        },
         _ => None,
     })
+}
+
+/// Nanoseconds since the Unix epoch.
+fn now_ns() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// A message as the JSON text a floor stores.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+fn encode(m: &Message) -> Result<String> {
+    serde_json::to_string(m).map_err(|e| Error::Invalid(format!("message cannot be encoded: {e}")))
+}
+
+/// A stored message's JSON text, decoded.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+fn decode(json: &str) -> Result<Message> {
+    serde_json::from_str(json)
+        .map_err(|e| Error::Storage(StorageError::backend_caused("floor: a stored message cannot be decoded", e)))
 }

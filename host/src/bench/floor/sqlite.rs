@@ -12,6 +12,7 @@ use nexau_session_storage::StorageError;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::super::side::{AGENT, HOLDER, Side, USER, stamped};
+use super::{decode, encode, now_ns};
 use crate::{Error, Message, Result};
 
 const SCHEMA: &str = "
@@ -51,11 +52,6 @@ fn err(e: rusqlite::Error) -> Error {
     Error::Storage(StorageError::backend_caused("sqlite floor", e))
 }
 
-fn now_ns() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
-}
-
 impl SqliteFloor {
     /// Creates the file and its tables.
     pub fn open(path: &Path) -> Result<SqliteFloor> {
@@ -89,12 +85,6 @@ fn insert_turn(conn: &Connection, session: &str, json: &[String]) -> Result<()> 
     Ok(())
 }
 
-fn decode(json: &str) -> Result<Message> {
-    serde_json::from_str(json).map_err(|e| {
-        Error::Storage(StorageError::backend_caused("sqlite floor: a stored message cannot be decoded", e))
-    })
-}
-
 #[async_trait]
 impl Side for SqliteFloor {
     async fn create(&self, session: &str) -> Result<()> {
@@ -106,12 +96,7 @@ impl Side for SqliteFloor {
     }
 
     async fn append(&self, session: &str, messages: &[Message]) -> Result<()> {
-        let mut json = Vec::with_capacity(messages.len());
-        for m in stamped(messages) {
-            json.push(
-                serde_json::to_string(&m).map_err(|e| Error::Invalid(format!("message cannot be encoded: {e}")))?,
-            );
-        }
+        let json = stamped(messages).iter().map(encode).collect::<Result<Vec<_>>>()?;
         let conn = self.conn();
         // `BEGIN` and `COMMIT` as cached statements (`rusqlite::Transaction`
         // parses both on every turn); any error rolls the turn back.
