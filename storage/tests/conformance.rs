@@ -273,6 +273,22 @@ mod cases {
         assert_eq!(s.count("items", &Filter::All).await.unwrap(), 2);
         assert_eq!(s.count("pairs", &Filter::All).await.unwrap(), 0);
 
+        // The first problem in op order is the one reported: an op that
+        // missed its count, before a later op that would fail (a
+        // compare-and-set that lost, before rows that now collide), is a
+        // conflict to retry, not a duplicate key.
+        let batch = vec![
+            WriteOp::Update {
+                table: "items".into(),
+                filter: Filter::eq("id", 42i64),
+                set: vec![("n".into(), Value::Int(0))],
+                expect: Some(1),
+            },
+            WriteOp::Insert { table: "items".into(), rows: items_rows(&[(1, None, None)]) },
+        ];
+        assert_eq!(s.apply(batch).await.unwrap_err(), StorageError::Conflict(0));
+        assert_eq!(s.count("items", &Filter::All).await.unwrap(), 2);
+
         // Delete expecting the wrong count.
         let batch = vec![
             WriteOp::Insert { table: "pairs".into(), rows: rows(&["a", "b"], vec![vec!["p".into(), Value::Int(1)]]) },

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::{BufMut, BytesMut};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
+use futures_util::future::join_all;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{IsolationLevel, NoTls, Row};
@@ -259,7 +260,26 @@ async fn fetch<C: GenericClient>(client: &C, st: &Statement, types: &[ColumnType
     rows.iter().map(|row| types.iter().enumerate().map(|(i, ty)| decode(row, i, *ty)).collect()).collect()
 }
 
-session_through!(Object, deadpool_postgres::Transaction<'_>);
+/// Prepares, then runs, every statement with all requests in flight at once:
+/// tokio-postgres pipelines the requests of futures polled together, so a
+/// batch costs one round trip (two while a statement is not prepared yet)
+/// instead of one per statement. Every statement gets an outcome; after a
+/// failure the server answers the rest of a transaction with errors.
+async fn execute_all<C: GenericClient>(client: &C, sts: &[Statement]) -> Vec<Result<u64, Failure>> {
+    let prepared = join_all(sts.iter().map(|st| client.prepare_cached(&st.sql))).await;
+    let params: Vec<Vec<Param<'_>>> = sts.iter().map(|st| st.params.iter().map(Param).collect()).collect();
+    let refs: Vec<Vec<&(dyn ToSql + Sync)>> =
+        params.iter().map(|ps| ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect()).collect();
+    join_all(prepared.into_iter().zip(&refs).map(|(p, r)| async move {
+        match p {
+            Ok(p) => client.execute(&p, r).await.map_err(classify),
+            Err(e) => Err(classify(e)),
+        }
+    }))
+    .await
+}
+
+session_through!(pipelined: Object, deadpool_postgres::Transaction<'_>);
 
 #[async_trait]
 impl Tx for deadpool_postgres::Transaction<'_> {

@@ -36,13 +36,39 @@ pub(crate) trait Session: Send {
     async fn execute(&mut self, st: &Statement) -> Result<u64, Failure>;
     /// Runs a query, reading the cells of each row as `types`.
     async fn fetch(&mut self, st: &Statement, types: &[ColumnType]) -> Result<Vec<Vec<Value>>, Failure>;
+
+    /// Runs `sts` in order, as [`execute`](Session::execute) would each:
+    /// each one's outcome, up to the first failure at least. This one waits
+    /// for each answer before sending the next statement and stops at a
+    /// failure; a driver whose protocol pipelines sends them all first (one
+    /// round trip) and answers for every one.
+    async fn execute_all(&mut self, sts: &[Statement]) -> Vec<Result<u64, Failure>> {
+        let mut outcomes = Vec::with_capacity(sts.len());
+        for st in sts {
+            let outcome = self.execute(st).await;
+            let failed = outcome.is_err();
+            outcomes.push(outcome);
+            if failed {
+                break;
+            }
+        }
+        outcomes
+    }
 }
 
 /// Implements [`Session`] for a driver's connection and transaction types by
 /// forwarding to the `execute` and `fetch` functions in scope where it is
-/// invoked (each driver writes those once, generic over its client types).
+/// invoked (each driver writes those once, generic over its client types);
+/// with `pipelined:`, `execute_all` too.
 macro_rules! session_through {
-    ($($ty:ty),+ $(,)?) => {$(
+    (pipelined: $($ty:ty),+ $(,)?) => {$(
+        $crate::backends::server::session_through!(@impl $ty;
+            async fn execute_all(&mut self, sts: &[Statement]) -> Vec<Result<u64, Failure>> {
+                execute_all(self, sts).await
+            }
+        );
+    )+};
+    (@impl $ty:ty; $($extra:tt)*) => {
         #[async_trait::async_trait]
         impl $crate::backends::server::Session for $ty {
             async fn execute(&mut self, st: &Statement) -> Result<u64, Failure> {
@@ -52,7 +78,12 @@ macro_rules! session_through {
             async fn fetch(&mut self, st: &Statement, types: &[ColumnType]) -> Result<Vec<Vec<Value>>, Failure> {
                 fetch(self, st, types).await
             }
+
+            $($extra)*
         }
+    };
+    ($($ty:ty),+ $(,)?) => {$(
+        $crate::backends::server::session_through!(@impl $ty;);
     )+};
 }
 pub(crate) use session_through;
@@ -135,13 +166,47 @@ impl<D: Driver> ServerBackend<D> {
         }
         let first = ops.first().map_or("", WriteOp::table);
         let mut tx = D::begin(&mut conn, true).await.map_err(|f| Attempt::from_failure::<D>(f, first))?;
+        let conflict = |i: usize| Attempt::Failed(StorageError::Conflict(u32::try_from(i).unwrap_or(u32::MAX)));
         let mut counts = Vec::with_capacity(ops.len());
-        for (i, op) in ops.iter().enumerate() {
-            let n = run_op(&mut *tx, D::DIALECT, op).await.map_err(|f| Attempt::from_failure::<D>(f, op.table()))?;
-            if op.expected().is_some_and(|e| e != n) {
-                return Err(Attempt::Failed(StorageError::Conflict(u32::try_from(i).unwrap_or(u32::MAX))));
+        if ops.iter().any(|op| matches!(op, WriteOp::Check { .. })) {
+            for (i, op) in ops.iter().enumerate() {
+                let n =
+                    run_op(&mut *tx, D::DIALECT, op).await.map_err(|f| Attempt::from_failure::<D>(f, op.table()))?;
+                if op.expected().is_some_and(|e| e != n) {
+                    return Err(conflict(i));
+                }
+                counts.push(n);
             }
-            counts.push(n);
+        } else {
+            // Every statement of the batch at once (a pipelining driver sends
+            // them in one round trip), then the outcomes in op order, so the
+            // first problem is the one running the ops one after the other
+            // reports: a count that missed its `expect` before a later failure.
+            let mut sts = Vec::new();
+            let mut per_op = Vec::with_capacity(ops.len());
+            for op in ops {
+                let mine = statements(D::DIALECT, op);
+                per_op.push(mine.len());
+                sts.extend(mine);
+            }
+            let mut outcomes = tx.execute_all(&sts).await.into_iter();
+            for (i, (op, n)) in ops.iter().zip(per_op).enumerate() {
+                let mut count = 0;
+                for _ in 0..n {
+                    match outcomes.next() {
+                        Some(Ok(c)) => count += c,
+                        Some(Err(f)) => return Err(Attempt::from_failure::<D>(f, op.table())),
+                        None => {
+                            let lost = format!("{}: a statement of the batch got no answer", D::NAME);
+                            return Err(Attempt::Failed(StorageError::backend(lost)));
+                        }
+                    }
+                }
+                if op.expected().is_some_and(|e| e != count) {
+                    return Err(conflict(i));
+                }
+                counts.push(count);
+            }
         }
         tx.commit().await.map_err(|f| Attempt::from_failure::<D>(f, ""))?;
         Ok(counts)
@@ -239,22 +304,35 @@ fn is_one_statement(op: &WriteOp) -> bool {
     }
 }
 
+/// The statements of a write op (none for a `Check`, which is a query);
+/// their counts add up to the op's.
+fn statements(d: Dialect, op: &WriteOp) -> Vec<Statement> {
+    match op {
+        WriteOp::Insert { table, rows } => rows
+            .rows
+            .chunks(rows_per_insert(rows.columns.len()))
+            .map(|chunk| Statement {
+                sql: d.insert_many(table, &rows.columns, chunk.len()),
+                params: chunk.iter().flatten().cloned().collect(),
+            })
+            .collect(),
+        WriteOp::Update { table, filter, set, .. } => vec![d.update(table, filter, set)],
+        WriteOp::Delete { table, filter, .. } => vec![d.delete(table, filter)],
+        WriteOp::Check { .. } => Vec::new(),
+    }
+}
+
 /// Runs one op of a batch; its affected (or, for `Check`, matched) rows.
 async fn run_op(session: &mut dyn Session, d: Dialect, op: &WriteOp) -> Result<u64, Failure> {
     match op {
-        WriteOp::Insert { table, rows } => {
-            for chunk in rows.rows.chunks(rows_per_insert(rows.columns.len())) {
-                let st = Statement {
-                    sql: d.insert_many(table, &rows.columns, chunk.len()),
-                    params: chunk.iter().flatten().cloned().collect(),
-                };
-                session.execute(&st).await?;
-            }
-            Ok(rows.rows.len() as u64)
-        }
-        WriteOp::Update { table, filter, set, .. } => session.execute(&d.update(table, filter, set)).await,
-        WriteOp::Delete { table, filter, .. } => session.execute(&d.delete(table, filter)).await,
         WriteOp::Check { table, filter, .. } => count(session, &d.count(table, filter, true)).await,
+        op => {
+            let mut n = 0;
+            for st in statements(d, op) {
+                n += session.execute(&st).await?;
+            }
+            Ok(n)
+        }
     }
 }
 
