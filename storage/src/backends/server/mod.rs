@@ -5,7 +5,10 @@
 //!
 //! * `find`/`count`: one statement on a pooled connection.
 //! * `apply`: one transaction; `Check` ops lock the rows they count, updates
-//!   and deletes are conditional statements, inserts fail on a taken key. A
+//!   and deletes are conditional statements, inserts fail on a taken key.
+//!   A batch that is one statement whose count is not checked runs on its
+//!   own, without `BEGIN`/`COMMIT`; a driver that can pipeline (PostgreSQL)
+//!   sends a batch's statements together. A
 //!   serialization failure or deadlock reruns the whole batch, up to
 //!   [`MAX_ATTEMPTS`](failure::MAX_ATTEMPTS) times, then the batch fails with
 //!   `Conflict(ops.len())`: an index past the last op, meaning "the batch as a
