@@ -154,62 +154,45 @@ impl<D: Driver> ServerBackend<D> {
         move |f| f.into_storage(D::NAME, table)
     }
 
-    /// One attempt at a batch: begin, run every op, check counts, commit. A
-    /// batch that is one statement whose count is not checked runs without
-    /// `BEGIN` and `COMMIT` (two round trips fewer): a single statement is
-    /// atomic on its own, and an `UPDATE` re-checks its filter on rows
-    /// another writer changed meanwhile, so a compare-and-set stays one.
+    /// One attempt at a batch: begin, run every op, check counts, commit.
+    ///
+    /// A `Check` is a query, run in its turn. A batch without one is all
+    /// statements: they are sent at once (a pipelining driver takes one round
+    /// trip) and their outcomes read in op order, so the first problem is the
+    /// one running the ops one after the other would report (a count that
+    /// missed its `expect` before a later failure). A batch of one statement
+    /// whose count is not checked runs without `BEGIN` and `COMMIT` (two
+    /// round trips fewer): a single statement is atomic on its own, and an
+    /// `UPDATE` re-checks its filter on rows another writer changed
+    /// meanwhile, so a compare-and-set stays one.
     async fn try_batch(&self, ops: &[WriteOp]) -> Result<Vec<u64>, Attempt> {
         let mut conn = self.driver.connect().await.map_err(Attempt::Failed)?;
-        if let [op] = ops
-            && is_one_statement(op)
+        let planned = (!ops.iter().any(|op| matches!(op, WriteOp::Check { .. })))
+            .then(|| ops.iter().map(|op| statements(D::DIALECT, op)).collect::<Vec<_>>());
+        if let (Some([only]), [op]) = (planned.as_deref(), ops)
+            && let [st] = only.as_slice()
+            && op.expected().is_none()
         {
-            let n = run_op(&mut conn, D::DIALECT, op).await.map_err(|f| Attempt::from_failure::<D>(f, op.table()))?;
+            let n = conn.execute(st).await.map_err(|f| Attempt::from_failure::<D>(f, op.table()))?;
             return Ok(vec![n]);
         }
         let first = ops.first().map_or("", WriteOp::table);
         let mut tx = D::begin(&mut conn, true).await.map_err(|f| Attempt::from_failure::<D>(f, first))?;
-        let conflict = |i: usize| Attempt::Failed(StorageError::Conflict(u32::try_from(i).unwrap_or(u32::MAX)));
+        let per_op: Option<Vec<usize>> = planned.as_ref().map(|p| p.iter().map(Vec::len).collect());
+        let sent: Vec<Statement> = planned.into_iter().flatten().flatten().collect();
+        let mut outcomes = tx.execute_all(&sent).await.into_iter();
+        let unanswered = || Err(Failure::Other("a statement of the batch got no answer".into()));
         let mut counts = Vec::with_capacity(ops.len());
-        if ops.iter().any(|op| matches!(op, WriteOp::Check { .. })) {
-            for (i, op) in ops.iter().enumerate() {
-                let n =
-                    run_op(&mut *tx, D::DIALECT, op).await.map_err(|f| Attempt::from_failure::<D>(f, op.table()))?;
-                if op.expected().is_some_and(|e| e != n) {
-                    return Err(conflict(i));
-                }
-                counts.push(n);
+        for (i, op) in ops.iter().enumerate() {
+            let n = match &per_op {
+                Some(lens) => (0..lens[i]).map(|_| outcomes.next().unwrap_or_else(unanswered)).sum(),
+                None => run_op(&mut *tx, D::DIALECT, op).await,
             }
-        } else {
-            // Every statement of the batch at once (a pipelining driver sends
-            // them in one round trip), then the outcomes in op order, so the
-            // first problem is the one running the ops one after the other
-            // reports: a count that missed its `expect` before a later failure.
-            let mut sts = Vec::new();
-            let mut per_op = Vec::with_capacity(ops.len());
-            for op in ops {
-                let mine = statements(D::DIALECT, op);
-                per_op.push(mine.len());
-                sts.extend(mine);
+            .map_err(|f| Attempt::from_failure::<D>(f, op.table()))?;
+            if op.expected().is_some_and(|e| e != n) {
+                return Err(Attempt::Failed(StorageError::Conflict(u32::try_from(i).unwrap_or(u32::MAX))));
             }
-            let mut outcomes = tx.execute_all(&sts).await.into_iter();
-            for (i, (op, n)) in ops.iter().zip(per_op).enumerate() {
-                let mut count = 0;
-                for _ in 0..n {
-                    match outcomes.next() {
-                        Some(Ok(c)) => count += c,
-                        Some(Err(f)) => return Err(Attempt::from_failure::<D>(f, op.table())),
-                        None => {
-                            let lost = format!("{}: a statement of the batch got no answer", D::NAME);
-                            return Err(Attempt::Failed(StorageError::backend(lost)));
-                        }
-                    }
-                }
-                if op.expected().is_some_and(|e| e != count) {
-                    return Err(conflict(i));
-                }
-                counts.push(count);
-            }
+            counts.push(n);
         }
         tx.commit().await.map_err(|f| Attempt::from_failure::<D>(f, ""))?;
         Ok(counts)
@@ -296,15 +279,6 @@ async fn stored_columns<D: Driver>(
 /// 65535 parameters a statement.
 fn rows_per_insert(width: usize) -> usize {
     (65_535 / width.max(1)).clamp(1, 1000)
-}
-
-/// Whether `op` is one statement whose affected-row count nobody checks.
-fn is_one_statement(op: &WriteOp) -> bool {
-    match op {
-        WriteOp::Update { expect, .. } | WriteOp::Delete { expect, .. } => expect.is_none(),
-        WriteOp::Insert { rows, .. } => !rows.rows.is_empty() && rows.rows.len() <= rows_per_insert(rows.columns.len()),
-        WriteOp::Check { .. } => false,
-    }
 }
 
 /// The statements of a write op (none for a `Check`, which is a query);
