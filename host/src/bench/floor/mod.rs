@@ -58,6 +58,36 @@ pub async fn open(backend: &str) -> Result<Option<Floor>> {
     })
 }
 
+/// The column types a floor's tables use on one database.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+struct Types {
+    /// 64-bit integers.
+    int: &'static str,
+    /// Ids (keys).
+    id: &'static str,
+    /// A message's JSON text.
+    text: &'static str,
+    /// After each table's definition (a storage engine, say).
+    table_options: &'static str,
+}
+
+/// The `CREATE TABLE` statements of every SQL floor, in `t`'s types: the
+/// sessions (`updated_at`), their messages by position, and the locks.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+fn create_tables(t: &Types) -> String {
+    let Types { int, id, text, table_options } = t;
+    format!(
+        "CREATE TABLE sessions (user_id {id} NOT NULL, session_id {id} NOT NULL, updated_at {int} NOT NULL,
+  PRIMARY KEY (user_id, session_id)){table_options};
+CREATE TABLE messages (user_id {id} NOT NULL, session_id {id} NOT NULL, agent_id {id} NOT NULL,
+  pos {int} NOT NULL, message {text} NOT NULL, PRIMARY KEY (user_id, session_id, agent_id, pos)){table_options};
+CREATE TABLE locks (user_id {id} NOT NULL, session_id {id} NOT NULL, agent_id {id} NOT NULL,
+  holder_id {id}, token {int} NOT NULL, expires_at_ns {int} NOT NULL,
+  PRIMARY KEY (user_id, session_id, agent_id)){table_options};
+"
+    )
+}
+
 /// Nanoseconds since the Unix epoch.
 fn now_ns() -> i64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();

@@ -12,19 +12,10 @@ use nexau_session_storage::StorageError;
 use tokio::sync::Mutex;
 
 use super::super::side::{AGENT, HOLDER, Side, USER, stamped};
-use super::{decode, encode, now_ns};
+use super::{Types, create_tables, decode, encode, now_ns};
 use crate::{Error, Message, Result};
 
-const SCHEMA: &str = "
-CREATE TABLE sessions (user_id VARCHAR(128) NOT NULL, session_id VARCHAR(128) NOT NULL, updated_at BIGINT NOT NULL,
-  PRIMARY KEY (user_id, session_id)) ENGINE = InnoDB;
-CREATE TABLE messages (user_id VARCHAR(128) NOT NULL, session_id VARCHAR(128) NOT NULL,
-  agent_id VARCHAR(128) NOT NULL, pos BIGINT NOT NULL, message LONGTEXT NOT NULL,
-  PRIMARY KEY (user_id, session_id, agent_id, pos)) ENGINE = InnoDB;
-CREATE TABLE locks (user_id VARCHAR(128) NOT NULL, session_id VARCHAR(128) NOT NULL, agent_id VARCHAR(128) NOT NULL,
-  holder_id VARCHAR(128), token BIGINT NOT NULL, expires_at_ns BIGINT NOT NULL,
-  PRIMARY KEY (user_id, session_id, agent_id)) ENGINE = InnoDB;
-";
+const TYPES: Types = Types { int: "BIGINT", id: "VARCHAR(128)", text: "LONGTEXT", table_options: " ENGINE = InnoDB" };
 
 const NEXT_POS: &str =
     "SELECT COALESCE(MAX(pos) + 1, 0) FROM messages WHERE user_id = ? AND session_id = ? AND agent_id = ?";
@@ -58,7 +49,7 @@ impl MysqlFloor {
     pub async fn open(url: &str) -> Result<MysqlFloor> {
         let opts = Opts::from_url(url).map_err(|e| Error::Invalid(format!("mysql floor: bad URL {url:?}: {e}")))?;
         let mut conn = Conn::new(OptsBuilder::from_opts(opts).prefer_socket(false)).await.map_err(err)?;
-        conn.query_drop(SCHEMA).await.map_err(err)?;
+        conn.query_drop(create_tables(&TYPES)).await.map_err(err)?;
         Ok(MysqlFloor { conn: Mutex::new(conn) })
     }
 }

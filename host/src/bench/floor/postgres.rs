@@ -10,18 +10,10 @@ use nexau_session_storage::StorageError;
 use tokio_postgres::{Client, NoTls, Statement};
 
 use super::super::side::{AGENT, HOLDER, Side, USER, stamped};
-use super::{decode, encode, now_ns};
+use super::{Types, create_tables, decode, encode, now_ns};
 use crate::{Error, Message, Result};
 
-const SCHEMA: &str = "
-CREATE TABLE sessions (user_id TEXT NOT NULL, session_id TEXT NOT NULL, updated_at BIGINT NOT NULL,
-  PRIMARY KEY (user_id, session_id));
-CREATE TABLE messages (user_id TEXT NOT NULL, session_id TEXT NOT NULL, agent_id TEXT NOT NULL,
-  pos BIGINT NOT NULL, message TEXT NOT NULL, PRIMARY KEY (user_id, session_id, agent_id, pos));
-CREATE TABLE locks (user_id TEXT NOT NULL, session_id TEXT NOT NULL, agent_id TEXT NOT NULL,
-  holder_id TEXT, token BIGINT NOT NULL, expires_at_ns BIGINT NOT NULL,
-  PRIMARY KEY (user_id, session_id, agent_id));
-";
+const TYPES: Types = Types { int: "BIGINT", id: "TEXT", text: "TEXT", table_options: "" };
 
 /// One turn in one statement: the messages (an array) numbered from the
 /// agent's next position, and the session's `updated_at`.
@@ -74,7 +66,7 @@ impl PostgresFloor {
         if let Some(schema) = schema {
             client.batch_execute(&format!("SET search_path TO \"{schema}\"")).await.map_err(err)?;
         }
-        client.batch_execute(SCHEMA).await.map_err(err)?;
+        client.batch_execute(&create_tables(&TYPES)).await.map_err(err)?;
         Ok(PostgresFloor {
             append: client.prepare(APPEND).await.map_err(err)?,
             load: client.prepare(LOAD).await.map_err(err)?,

@@ -12,18 +12,10 @@ use nexau_session_storage::StorageError;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::super::side::{AGENT, HOLDER, Side, USER, stamped};
-use super::{decode, encode, now_ns};
+use super::{Types, create_tables, decode, encode, now_ns};
 use crate::{Error, Message, Result};
 
-const SCHEMA: &str = "
-CREATE TABLE sessions (user_id TEXT NOT NULL, session_id TEXT NOT NULL, updated_at INTEGER NOT NULL,
-  PRIMARY KEY (user_id, session_id));
-CREATE TABLE messages (user_id TEXT NOT NULL, session_id TEXT NOT NULL, agent_id TEXT NOT NULL,
-  pos INTEGER NOT NULL, message TEXT NOT NULL, PRIMARY KEY (user_id, session_id, agent_id, pos));
-CREATE TABLE locks (user_id TEXT NOT NULL, session_id TEXT NOT NULL, agent_id TEXT NOT NULL,
-  holder_id TEXT, token INTEGER NOT NULL, expires_at_ns INTEGER NOT NULL,
-  PRIMARY KEY (user_id, session_id, agent_id));
-";
+const TYPES: Types = Types { int: "INTEGER", id: "TEXT", text: "TEXT", table_options: "" };
 
 // The next position is read once per turn. A subquery in the INSERT would
 // do it per message, and SQLite re-prepares such a statement on every turn
@@ -58,7 +50,7 @@ impl SqliteFloor {
         let conn = Connection::open(path).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+        conn.execute_batch(&create_tables(&TYPES)).map_err(err)?;
         Ok(SqliteFloor { conn: Mutex::new(conn) })
     }
 
