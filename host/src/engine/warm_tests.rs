@@ -1,5 +1,5 @@
 //! Warm instances: one instance serves many calls without its memory
-//! growing, calls of one scope never get another scope's instance, and an
+//! growing (small loads and appends, and loads of large histories), calls of one scope never get another scope's instance, and an
 //! instance whose call trapped is not used again.
 
 use std::sync::Arc;
@@ -58,6 +58,47 @@ async fn one_instance_serves_100000_calls_within_a_fixed_memory_bound() {
     let memory = i.memory_bytes();
     assert!(memory <= ONE_INSTANCE_MEMORY_BOUND, "{memory} bytes after {CALLS} calls");
     assert_eq!(engine.load(&AgentRef::new("u", "s", "main"), Some(5)).await.unwrap().len(), 5);
+}
+
+/// The most linear memory one instance may hold after [`LOADS`] loads of a
+/// history of about 50 KiB of JSON.
+const LOADING_INSTANCE_MEMORY_BOUND: usize = 4 << 20;
+/// Full loads and pages of one history made on one instance.
+const LOADS: u32 = 400;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loading_a_history_over_32_kib_again_and_again_keeps_memory_flat() {
+    let engine = engine_on("memory://", Limits::default()).await;
+    let agent = agent(&engine, "s").await;
+    for turn in 0..100 {
+        let turn = [
+            Message::from_text(
+                Role::User,
+                format!("question {turn}: a user's message of ordinary length, a line or so"),
+            ),
+            Message::from_text(
+                Role::Assistant,
+                format!("answer {turn}: the assistant's reply, a sentence or two long"),
+            ),
+        ];
+        engine.append(&agent, &turn, &WriteOptions::default()).await.unwrap();
+    }
+    let wit_agent = WitAgentRef { user_id: agent.user_id, session_id: agent.session_id, agent_id: agent.agent_id };
+    let mut i = engine.instance().await.unwrap();
+    for n in 0..LOADS {
+        i.ready_for_call();
+        let json = if n % 2 == 0 {
+            let load = wit::LoadOptions { last: None };
+            i.logic.nexau_session_history().call_load(&mut i.store, &wit_agent, load).await.unwrap().unwrap()
+        } else {
+            let start = wit::PageStart::Beginning;
+            let page = i.logic.nexau_session_history().call_load_page(&mut i.store, &wit_agent, start, 4 << 20).await;
+            page.unwrap().unwrap().messages
+        };
+        assert!(json.len() > 32 << 10, "call {n}: {} bytes of JSON", json.len());
+    }
+    let memory = i.memory_bytes();
+    assert!(memory <= LOADING_INSTANCE_MEMORY_BOUND, "{memory} bytes after {LOADS} loads");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
