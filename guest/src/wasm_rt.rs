@@ -153,11 +153,10 @@ unsafe impl GlobalAlloc for Alloc {
         }
         // SAFETY: single-threaded, and no reference to the heap outlives this call.
         let h = unsafe { &mut *self.0.get() };
-        let at = ptr as usize;
         let p = h.take(new) as *mut u8;
         // SAFETY: both blocks are live and distinct; the copy fits both.
         unsafe { core::ptr::copy_nonoverlapping(ptr, p, layout.size().min(new_size)) };
-        h.give_back(at, old);
+        h.give_back(ptr as usize, old);
         p
     }
 }

@@ -1,6 +1,7 @@
 //! Warm instances: one instance serves many calls without its memory
-//! growing (small loads and appends, and loads of large histories), calls of one scope never get another scope's instance, and an
-//! instance whose call trapped is not used again.
+//! growing (small loads and appends, and loads of large histories), calls
+//! of one scope never get another scope's instance, and an instance whose
+//! call trapped is not used again.
 
 use std::sync::Arc;
 
@@ -26,6 +27,11 @@ async fn agent(engine: &Engine, session: &str) -> AgentRef {
     engine.ensure_agent("u", session, Some("main"), "main").await.unwrap().agent_ref()
 }
 
+/// `agent` as the component's exports take it.
+fn wit_ref(agent: AgentRef) -> WitAgentRef {
+    WitAgentRef { user_id: agent.user_id, session_id: agent.session_id, agent_id: agent.agent_id }
+}
+
 /// Where an instance's state lives: the same address means the same instance.
 fn identity(i: &Instance) -> usize {
     i.store.data() as *const _ as usize
@@ -35,7 +41,7 @@ fn identity(i: &Instance) -> usize {
 async fn one_instance_serves_100000_calls_within_a_fixed_memory_bound() {
     let engine = engine_on("memory://", Limits::default()).await;
     let agent = agent(&engine, "s").await;
-    let wit_agent = WitAgentRef { user_id: agent.user_id, session_id: agent.session_id, agent_id: agent.agent_id };
+    let wit_agent = wit_ref(agent);
     let message = r#"[{"role":"user","content":"a message of ordinary length, about what a user types in a turn"}]"#;
     let options = wit::WriteOptions { run_id: None, idempotency_key: None, fence: None };
     let mut i = engine.instance().await.unwrap();
@@ -83,7 +89,7 @@ async fn loading_a_history_over_32_kib_again_and_again_keeps_memory_flat() {
         ];
         engine.append(&agent, &turn, &WriteOptions::default()).await.unwrap();
     }
-    let wit_agent = WitAgentRef { user_id: agent.user_id, session_id: agent.session_id, agent_id: agent.agent_id };
+    let wit_agent = wit_ref(agent);
     let mut i = engine.instance().await.unwrap();
     for n in 0..LOADS {
         i.ready_for_call();
