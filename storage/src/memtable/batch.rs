@@ -15,9 +15,21 @@ pub(crate) type Tables = HashMap<String, Table>;
 /// not a copy of the name: a batch logs a step per row it touches).
 #[derive(Debug)]
 pub(crate) enum Undo {
-    Inserted { table: Arc<TableSchema>, id: u64 },
-    Removed { table: Arc<TableSchema>, id: u64, row: Vec<Value> },
-    Replaced { table: Arc<TableSchema>, id: u64, old: Vec<Value> },
+    Inserted {
+        table: Arc<TableSchema>,
+        id: u64,
+    },
+    Removed {
+        table: Arc<TableSchema>,
+        id: u64,
+        row: Vec<Value>,
+    },
+    /// Cells of row `id` were set; their old values, in the order set.
+    Assigned {
+        table: Arc<TableSchema>,
+        id: u64,
+        old: Vec<(usize, Value)>,
+    },
 }
 
 fn table_mut<'a>(tables: &'a mut Tables, name: &str) -> Result<&'a mut Table, StorageError> {
@@ -31,9 +43,7 @@ fn run_op(tables: &mut Tables, op: &WriteOp, undo: &mut Vec<Undo>) -> Result<u64
     match op {
         WriteOp::Insert { rows, .. } => {
             for row in &rows.rows {
-                let row = t.arrange(&rows.columns, row)?;
-                t.check_unique(&row, None)?;
-                let id = t.push(row);
+                let id = t.insert(t.arrange(&rows.columns, row)?)?;
                 undo.push(Undo::Inserted { table: t.schema.clone(), id });
             }
             Ok(rows.rows.len() as u64)
@@ -45,12 +55,8 @@ fn run_op(tables: &mut Tables, op: &WriteOp, undo: &mut Vec<Undo>) -> Result<u64
                 .collect::<Result<Vec<_>, StorageError>>()?;
             let ids = t.matching_ids(filter)?;
             for &id in &ids {
-                let Some(mut new) = t.get(id).cloned() else { continue };
-                for (i, v) in &set {
-                    new[*i] = v.clone();
-                }
-                let old = t.replace(id, new)?;
-                undo.push(Undo::Replaced { table: t.schema.clone(), id, old });
+                let old = t.assign(id, &set)?;
+                undo.push(Undo::Assigned { table: t.schema.clone(), id, old });
             }
             Ok(ids.len() as u64)
         }
@@ -82,13 +88,24 @@ pub(crate) fn rollback(tables: &mut Tables, undo: Vec<Undo>) {
                     t.put(id, row);
                 }
             }
-            Undo::Replaced { table, id, old } => {
-                if let Some(t) = tables.get_mut(&table.name) {
-                    t.put(id, old);
+            Undo::Assigned { table, id, old } => {
+                if let Some(t) = tables.get_mut(&table.name)
+                    && let Some(row) = t.get(id)
+                {
+                    let row = restored(row.clone(), &old);
+                    t.put(id, row);
                 }
             }
         }
     }
+}
+
+/// `row` with the cells of `old` (an [`Undo::Assigned`]'s) put back.
+fn restored(mut row: Vec<Value>, old: &[(usize, Value)]) -> Vec<Value> {
+    for (i, v) in old.iter().rev() {
+        row[*i] = v.clone();
+    }
+    row
 }
 
 /// Runs `ops` all-or-nothing: on success the counts and the undo log (to
@@ -128,15 +145,27 @@ pub(crate) enum Change {
 /// A row written and removed again within the batch leaves nothing.
 #[cfg(feature = "jsonl")]
 pub(crate) fn net_changes(tables: &Tables, undo: &[Undo]) -> Vec<Change> {
-    // The state of each touched row before the batch, by (table, id).
-    let mut before: std::collections::BTreeMap<(&str, u64), Option<&Vec<Value>>> = Default::default();
-    for step in undo {
-        let (key, old) = match step {
-            Undo::Inserted { table, id } => ((table.name.as_str(), *id), None),
-            Undo::Removed { table, id, row } => ((table.name.as_str(), *id), Some(row)),
-            Undo::Replaced { table, id, old } => ((table.name.as_str(), *id), Some(old)),
-        };
-        before.entry(key).or_insert(old);
+    // The state of each touched row before the batch, by (table, id): the
+    // steps undone in thought, newest first, from the rows as they are now.
+    let mut before: std::collections::BTreeMap<(&str, u64), Option<Vec<Value>>> = Default::default();
+    for step in undo.iter().rev() {
+        match step {
+            Undo::Inserted { table, id } => {
+                before.insert((table.name.as_str(), *id), None);
+            }
+            Undo::Removed { table, id, row } => {
+                before.insert((table.name.as_str(), *id), Some(row.clone()));
+            }
+            Undo::Assigned { table, id, old } => {
+                let key = (table.name.as_str(), *id);
+                // The row just after this step: as a newer step found it, or as it is now.
+                let after = match before.remove(&key) {
+                    Some(state) => state,
+                    None => tables.get(&table.name).and_then(|t| t.get(*id)).cloned(),
+                };
+                before.insert(key, after.map(|row| restored(row, old)));
+            }
+        }
     }
     let (mut deletes, mut puts) = (Vec::new(), Vec::new());
     for ((table, id), old) in before {
@@ -145,14 +174,14 @@ pub(crate) fn net_changes(tables: &Tables, undo: &[Undo]) -> Vec<Change> {
         let pk = t.primary_key_positions();
         let same_key = |a: &[Value], b: &[Value]| pk.iter().all(|&i| a[i] == b[i]);
         match (old, now) {
-            (Some(old), Some(now)) if old == now => {}
+            (Some(old), Some(now)) if old == *now => {}
             (Some(old), Some(now)) => {
-                if !same_key(old, now) {
-                    deletes.push(Change::Delete { table: table.to_owned(), row: old.clone() });
+                if !same_key(&old, now) {
+                    deletes.push(Change::Delete { table: table.to_owned(), row: old });
                 }
                 puts.push(Change::Put { table: table.to_owned(), row: now.clone() });
             }
-            (Some(old), None) => deletes.push(Change::Delete { table: table.to_owned(), row: old.clone() }),
+            (Some(old), None) => deletes.push(Change::Delete { table: table.to_owned(), row: old }),
             (None, Some(now)) => puts.push(Change::Put { table: table.to_owned(), row: now.clone() }),
             (None, None) => {}
         }

@@ -117,7 +117,12 @@ impl OrderedIndex {
     }
 
     pub(crate) fn insert(&mut self, id: u64, row: &[Value]) {
-        self.entries.insert((self.key(row), id));
+        self.insert_key(self.key(row), id);
+    }
+
+    /// Files row `id` under `key` (its [`OrderedIndex::key`], encoded already).
+    pub(crate) fn insert_key(&mut self, key: Key, id: u64) {
+        self.entries.insert((key, id));
     }
 
     pub(crate) fn remove(&mut self, id: u64, row: &[Value]) {
@@ -125,9 +130,8 @@ impl OrderedIndex {
     }
 
     /// The rows whose key is exactly `key`.
-    pub(crate) fn holders(&self, key: Key) -> impl Iterator<Item = u64> + '_ {
-        let top = (key.clone(), u64::MAX);
-        self.entries.range((key, 0)..=top).map(|(_, id)| *id)
+    pub(crate) fn holders<'s>(&'s self, key: &'s [u8]) -> impl Iterator<Item = u64> + 's {
+        self.entries.range((key.to_vec(), 0)..).take_while(move |(k, _)| k.as_slice() == key).map(|(_, id)| *id)
     }
 
     /// The row ids in `range`, in key order (reversed when `descending`).

@@ -22,7 +22,7 @@ use std::sync::Arc;
 pub(crate) use batch::{Change, net_changes, rollback};
 pub(crate) use batch::{Tables, apply_batch};
 use filter::{Compiled, position, sort_cmp};
-use index::{OrderedIndex, Plan};
+use index::{Key, OrderedIndex, Plan};
 
 use crate::schema_sync::StoredColumn;
 use crate::{CmpOp, Filter, Query, RowSet, StorageError, TableSchema, Value};
@@ -83,10 +83,21 @@ impl Table {
 
     /// [`Table::check_unique`] for one index (nothing when it is not unique).
     fn check_unique_in(&self, ix: &OrderedIndex, row: &[Value], except: Option<u64>) -> Result<(), StorageError> {
+        self.check_unique_key(ix, &ix.key(row), row, except)
+    }
+
+    /// [`Table::check_unique_in`] with `row`'s key in `ix` encoded already.
+    fn check_unique_key(
+        &self,
+        ix: &OrderedIndex,
+        key: &[u8],
+        row: &[Value],
+        except: Option<u64>,
+    ) -> Result<(), StorageError> {
         if !ix.unique || ix.columns.iter().any(|&i| row[i].is_null()) {
             return Ok(()); // NULLs never collide
         }
-        if ix.holders(ix.key(row)).any(|other| Some(other) != except) {
+        if ix.holders(key).any(|other| Some(other) != except) {
             let cols: Vec<&str> = ix.columns.iter().map(|&i| self.schema.columns[i].name.as_str()).collect();
             let vals: Vec<String> = ix.columns.iter().map(|&i| show(&row[i])).collect();
             return Err(StorageError::DuplicateKey(format!(
@@ -98,6 +109,23 @@ impl Table {
             )));
         }
         Ok(())
+    }
+
+    /// Adds `row` under a new id, unless it collides with a stored row on a
+    /// unique key (`DuplicateKey`, nothing changed); returns the id. Each
+    /// index key is encoded once, for the check and the insert.
+    pub(crate) fn insert(&mut self, row: Vec<Value>) -> Result<u64, StorageError> {
+        let keys: Vec<Key> = self.indexes.iter().map(|ix| ix.key(&row)).collect();
+        for (ix, key) in self.indexes.iter().zip(&keys) {
+            self.check_unique_key(ix, key, &row, None)?;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        for (ix, key) in self.indexes.iter_mut().zip(keys) {
+            ix.insert_key(key, id);
+        }
+        self.rows.insert(id, row);
+        Ok(id)
     }
 
     /// Stores `row` under `id` without checks (they were done, or this is an undo).
@@ -135,6 +163,31 @@ impl Table {
         Ok(old)
     }
 
+    /// Sets the cells `set` (column position, value) of row `id`, checking
+    /// the unique keys that change; returns the cells' old values, in `set`'s
+    /// order. An assignment that moves no index key (a counter, a timestamp,
+    /// a lock holder) changes the row in place and copies nothing else of
+    /// it. On a key conflict nothing changes.
+    pub(crate) fn assign(&mut self, id: u64, set: &[(usize, Value)]) -> Result<Vec<(usize, Value)>, StorageError> {
+        let vanished = || StorageError::backend(format!("table `{}`: row {id} vanished", self.schema.name));
+        let row = self.rows.get(&id).ok_or_else(vanished)?;
+        let moves = |ix: &OrderedIndex| set.iter().any(|(c, v)| ix.columns.contains(c) && row[*c] != *v);
+        if self.indexes.iter().any(moves) {
+            let mut new = row.clone();
+            for (i, v) in set {
+                new[*i] = v.clone();
+            }
+            let old = self.replace(id, new)?;
+            return Ok(set.iter().map(|&(i, _)| (i, old[i].clone())).collect());
+        }
+        let name = &self.schema.name;
+        let row = self
+            .rows
+            .get_mut(&id)
+            .ok_or_else(|| StorageError::backend(format!("table `{name}`: row {id} vanished")))?;
+        Ok(set.iter().map(|(i, v)| (*i, std::mem::replace(&mut row[*i], v.clone()))).collect())
+    }
+
     /// Adds `row` under a new id, without checks; returns the id.
     pub(crate) fn push(&mut self, row: Vec<Value>) -> u64 {
         let id = self.next_id;
@@ -162,7 +215,7 @@ impl Table {
     #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
     pub(crate) fn find_by_primary_key(&self, row: &[Value]) -> Option<u64> {
         let pk = self.indexes.first().filter(|_| !self.schema.primary_key.is_empty())?;
-        pk.holders(pk.key(row)).next()
+        pk.holders(&pk.key(row)).next()
     }
 
     /// The primary-key column positions.
@@ -369,5 +422,7 @@ impl Table {
     }
 }
 
+#[cfg(all(test, feature = "jsonl"))]
+mod batch_tests;
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,7 @@ use super::Table;
 use super::filter::{Compiled, sort_cmp};
 use crate::{CmpOp, Column, ColumnType, Filter, Index, Order, Query, TableSchema, Value};
 
-fn schema() -> TableSchema {
+pub(super) fn schema() -> TableSchema {
     let col = |name: &str, ty, nullable| Column { name: name.into(), ty, nullable };
     TableSchema {
         name: "t".into(),
@@ -24,11 +24,11 @@ fn schema() -> TableSchema {
     }
 }
 
-fn cell_c() -> impl Strategy<Value = Value> {
+pub(super) fn cell_c() -> impl Strategy<Value = Value> {
     prop_oneof![1 => Just(Value::Null), 4 => (0i64..5).prop_map(Value::Int)]
 }
 
-fn cell_d() -> impl Strategy<Value = Value> {
+pub(super) fn cell_d() -> impl Strategy<Value = Value> {
     prop_oneof![1 => Just(Value::Null), 4 => any::<bool>().prop_map(Value::Bool)]
 }
 
@@ -49,7 +49,7 @@ fn leaf() -> impl Strategy<Value = Filter> {
     ]
 }
 
-fn filter() -> impl Strategy<Value = Filter> {
+pub(super) fn filter() -> impl Strategy<Value = Filter> {
     prop_oneof![
         prop::collection::vec(leaf(), 0..4).prop_map(Filter::And),
         prop::collection::vec(prop::collection::vec(leaf(), 0..3).prop_map(Filter::And), 0..3).prop_map(Filter::Or),
@@ -64,7 +64,7 @@ fn order() -> impl Strategy<Value = Vec<Order>> {
 }
 
 /// What `find` must return: every row tested, in insertion order, stably sorted.
-fn scan(t: &Table, q: &Query) -> Vec<Vec<Value>> {
+pub(super) fn scan(t: &Table, q: &Query) -> Vec<Vec<Value>> {
     let f = Compiled::new(&t.schema, &q.filter).unwrap();
     let mut rows: Vec<&Vec<Value>> = t.rows().filter(|r| f.matches(r)).collect();
     let keys: Vec<(usize, bool)> = q
