@@ -174,9 +174,16 @@ pub fn check_component(wasm: &[u8]) -> Result<()> {
     compile_other(wasm).map(drop)
 }
 
+/// The engine settings every runtime shares. With `NEXAU_SESSION_PERFMAP`
+/// set (to anything), wasmtime also writes `/tmp/perf-<pid>.map`, so `perf
+/// report` (and a script over callgrind's addresses) can name the
+/// component's functions; BENCHMARKS.md shows how to profile with it.
 fn base_config() -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    if std::env::var_os("NEXAU_SESSION_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
 }
 
