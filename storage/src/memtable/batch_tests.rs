@@ -78,21 +78,15 @@ fn by_key(tables: &Tables) -> Vec<Vec<Value>> {
     rows
 }
 
-/// Applies `changes` the way the JSONL backend replays its log.
+/// Applies `changes` the way the JSONL backend replays its log; a delete
+/// must find its row.
 fn replay(tables: &mut Tables, changes: Vec<Change>) {
     for change in changes {
-        let (Change::Put { table, row } | Change::Delete { table, row }) = &change;
-        let t = tables.get_mut(table).unwrap();
-        let found = t.find_by_primary_key(row);
-        match (change, found) {
-            (Change::Delete { .. }, Some(id)) => {
-                t.take(id);
+        match change {
+            Change::Put { table, row } => tables.get_mut(&table).unwrap().put_by_key(row),
+            Change::Delete { table, row } => {
+                assert!(tables.get_mut(&table).unwrap().take_by_key(&row), "deleting a row that is not there: {row:?}")
             }
-            (Change::Put { row, .. }, Some(id)) => t.put(id, row),
-            (Change::Put { row, .. }, None) => {
-                t.push(row);
-            }
-            (Change::Delete { row, .. }, None) => panic!("deleting a row that is not there: {row:?}"),
         }
     }
 }

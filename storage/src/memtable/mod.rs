@@ -37,6 +37,17 @@ pub(crate) struct Table {
     indexes: Vec<OrderedIndex>,
 }
 
+/// The error of an update whose row went missing between finding and writing it.
+fn vanished(table: &str, id: u64) -> StorageError {
+    StorageError::backend(format!("table `{table}`: row {id} vanished"))
+}
+
+/// Whether `row` can collide with another in `ix`: the index is unique and
+/// the row's key has no NULL part (NULLs never collide).
+fn can_collide(ix: &OrderedIndex, row: &[Value]) -> bool {
+    ix.unique && ix.columns.iter().all(|&i| !row[i].is_null())
+}
+
 /// A value for a message, cut to 64 characters.
 fn show(v: &Value) -> String {
     let s = match v {
@@ -83,10 +94,14 @@ impl Table {
 
     /// [`Table::check_unique`] for one index (nothing when it is not unique).
     fn check_unique_in(&self, ix: &OrderedIndex, row: &[Value], except: Option<u64>) -> Result<(), StorageError> {
+        if !can_collide(ix, row) {
+            return Ok(());
+        }
         self.check_unique_key(ix, &ix.key(row), row, except)
     }
 
-    /// [`Table::check_unique_in`] with `row`'s key in `ix` encoded already.
+    /// Fails with `DuplicateKey` if a row other than `except` holds `key`
+    /// (`row`'s key in `ix`, which [`can_collide`]).
     fn check_unique_key(
         &self,
         ix: &OrderedIndex,
@@ -94,9 +109,6 @@ impl Table {
         row: &[Value],
         except: Option<u64>,
     ) -> Result<(), StorageError> {
-        if !ix.unique || ix.columns.iter().any(|&i| row[i].is_null()) {
-            return Ok(()); // NULLs never collide
-        }
         if ix.holders(key).any(|other| Some(other) != except) {
             let cols: Vec<&str> = ix.columns.iter().map(|&i| self.schema.columns[i].name.as_str()).collect();
             let vals: Vec<String> = ix.columns.iter().map(|&i| show(&row[i])).collect();
@@ -117,10 +129,11 @@ impl Table {
     pub(crate) fn insert(&mut self, row: Vec<Value>) -> Result<u64, StorageError> {
         let keys: Vec<Key> = self.indexes.iter().map(|ix| ix.key(&row)).collect();
         for (ix, key) in self.indexes.iter().zip(&keys) {
-            self.check_unique_key(ix, key, &row, None)?;
+            if can_collide(ix, &row) {
+                self.check_unique_key(ix, key, &row, None)?;
+            }
         }
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = self.new_id();
         for (ix, key) in self.indexes.iter_mut().zip(keys) {
             ix.insert_key(key, id);
         }
@@ -146,9 +159,7 @@ impl Table {
     /// changed are touched: an update of a counter or a timestamp costs no
     /// index work. On a key conflict nothing changes.
     pub(crate) fn replace(&mut self, id: u64, new: Vec<Value>) -> Result<Vec<Value>, StorageError> {
-        let Some(old) = self.rows.get(&id) else {
-            return Err(StorageError::backend(format!("table `{}`: row {id} vanished", self.schema.name)));
-        };
+        let Some(old) = self.rows.get(&id) else { return Err(vanished(&self.schema.name, id)) };
         let moved: Vec<usize> =
             (0..self.indexes.len()).filter(|&n| self.indexes[n].columns.iter().any(|&c| old[c] != new[c])).collect();
         for &n in &moved {
@@ -169,8 +180,7 @@ impl Table {
     /// a lock holder) changes the row in place and copies nothing else of
     /// it. On a key conflict nothing changes.
     pub(crate) fn assign(&mut self, id: u64, set: &[(usize, Value)]) -> Result<Vec<(usize, Value)>, StorageError> {
-        let vanished = || StorageError::backend(format!("table `{}`: row {id} vanished", self.schema.name));
-        let row = self.rows.get(&id).ok_or_else(vanished)?;
+        let row = self.rows.get(&id).ok_or_else(|| vanished(&self.schema.name, id))?;
         let moves = |ix: &OrderedIndex| set.iter().any(|(c, v)| ix.columns.contains(c) && row[*c] != *v);
         if self.indexes.iter().any(moves) {
             let mut new = row.clone();
@@ -181,18 +191,21 @@ impl Table {
             return Ok(set.iter().map(|&(i, _)| (i, old[i].clone())).collect());
         }
         let name = &self.schema.name;
-        let row = self
-            .rows
-            .get_mut(&id)
-            .ok_or_else(|| StorageError::backend(format!("table `{name}`: row {id} vanished")))?;
+        let row = self.rows.get_mut(&id).ok_or_else(|| vanished(name, id))?;
         Ok(set.iter().map(|(i, v)| (*i, std::mem::replace(&mut row[*i], v.clone()))).collect())
     }
 
     /// Adds `row` under a new id, without checks; returns the id.
     pub(crate) fn push(&mut self, row: Vec<Value>) -> u64 {
+        let id = self.new_id();
+        self.put(id, row);
+        id
+    }
+
+    /// An id no row has had.
+    fn new_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        self.put(id, row);
         id
     }
 
@@ -216,6 +229,27 @@ impl Table {
     pub(crate) fn find_by_primary_key(&self, row: &[Value]) -> Option<u64> {
         let pk = self.indexes.first().filter(|_| !self.schema.primary_key.is_empty())?;
         pk.holders(&pk.key(row)).next()
+    }
+
+    /// Stores `row` (a full row of this table) in place of the row with its
+    /// primary key, or as a new row; without checks. How a logged row is
+    /// replayed.
+    #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
+    pub(crate) fn put_by_key(&mut self, row: Vec<Value>) {
+        match self.find_by_primary_key(&row) {
+            Some(id) => self.put(id, row),
+            None => {
+                self.push(row);
+            }
+        }
+    }
+
+    /// Removes the row whose primary key is the key of `row` (a full row, or
+    /// its key columns in place); whether there was one. How a logged delete
+    /// is replayed.
+    #[cfg_attr(not(feature = "jsonl"), allow(dead_code))]
+    pub(crate) fn take_by_key(&mut self, row: &[Value]) -> bool {
+        self.find_by_primary_key(row).and_then(|id| self.take(id)).is_some()
     }
 
     /// The primary-key column positions.

@@ -207,16 +207,9 @@ impl State {
         }
         let Some(t) = self.tables.get_mut(file) else { return Ok(()) };
         match record.body {
-            Body::Put(row) => match t.find_by_primary_key(&row) {
-                Some(id) => t.put(id, row),
-                None => {
-                    t.push(row);
-                }
-            },
+            Body::Put(row) => t.put_by_key(row),
             Body::Del(key) => {
-                if let Some(id) = t.find_by_primary_key(&key) {
-                    t.take(id);
-                }
+                t.take_by_key(&key);
             }
             Body::Compacted => {}
         }
