@@ -1,6 +1,8 @@
 //! Write batches on in-memory tables: every op logs what it changed, and a
 //! failed batch is rolled back from that log, so it is all-or-nothing.
 
+#[cfg(feature = "jsonl")]
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -147,23 +149,25 @@ pub(crate) enum Change {
 pub(crate) fn net_changes(tables: &Tables, undo: &[Undo]) -> Vec<Change> {
     // The state of each touched row before the batch, by (table, id): the
     // steps undone in thought, newest first, from the rows as they are now.
-    let mut before: std::collections::BTreeMap<(&str, u64), Option<Vec<Value>>> = Default::default();
+    // A removed row is borrowed from the log; only a row rebuilt from
+    // assigned cells is a copy.
+    let mut before: std::collections::BTreeMap<(&str, u64), Option<Cow<'_, Vec<Value>>>> = Default::default();
     for step in undo.iter().rev() {
         match step {
             Undo::Inserted { table, id } => {
                 before.insert((table.name.as_str(), *id), None);
             }
             Undo::Removed { table, id, row } => {
-                before.insert((table.name.as_str(), *id), Some(row.clone()));
+                before.insert((table.name.as_str(), *id), Some(Cow::Borrowed(row)));
             }
             Undo::Assigned { table, id, old } => {
                 let key = (table.name.as_str(), *id);
                 // The row just after this step: as a newer step found it, or as it is now.
                 let after = match before.remove(&key) {
-                    Some(state) => state,
+                    Some(state) => state.map(Cow::into_owned),
                     None => tables.get(&table.name).and_then(|t| t.get(*id)).cloned(),
                 };
-                before.insert(key, after.map(|row| restored(row, old)));
+                before.insert(key, after.map(|row| Cow::Owned(restored(row, old))));
             }
         }
     }
@@ -174,14 +178,14 @@ pub(crate) fn net_changes(tables: &Tables, undo: &[Undo]) -> Vec<Change> {
         let pk = t.primary_key_positions();
         let same_key = |a: &[Value], b: &[Value]| pk.iter().all(|&i| a[i] == b[i]);
         match (old, now) {
-            (Some(old), Some(now)) if old == *now => {}
+            (Some(old), Some(now)) if *old == *now => {}
             (Some(old), Some(now)) => {
                 if !same_key(&old, now) {
-                    deletes.push(Change::Delete { table: table.to_owned(), row: old });
+                    deletes.push(Change::Delete { table: table.to_owned(), row: old.into_owned() });
                 }
                 puts.push(Change::Put { table: table.to_owned(), row: now.clone() });
             }
-            (Some(old), None) => deletes.push(Change::Delete { table: table.to_owned(), row: old }),
+            (Some(old), None) => deletes.push(Change::Delete { table: table.to_owned(), row: old.into_owned() }),
             (None, Some(now)) => puts.push(Change::Put { table: table.to_owned(), row: now.clone() }),
             (None, None) => {}
         }
