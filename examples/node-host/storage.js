@@ -203,7 +203,8 @@ class Table {
 }
 
 // --- the storage: the three functions the component calls ---------------------
-// (`insert`, `count`, `update` and `delete` of `storage.wit` are optional for a
+// (`setupModels`, `findPacked`, `apply`; `find` is here for `findPacked`, and
+// `insert`, `count`, `update` and `delete` of `storage.wit` are optional for a
 // host: the component imports only these.)
 
 let tables = new Map();
@@ -241,6 +242,44 @@ export function find(tableName, query) {
   // The columns asked for (each checked), or every declared column.
   const names = query.columns.length ? query.columns.map((c) => t.column(c).name) : t.columns.map((c) => c.name);
   return { columns: names, rows: rows.map((r) => names.map((c) => r[c])) };
+}
+
+// The number of each `value` case in `packed-rows.kinds` (declaration order).
+const KINDS = ['null', 'boolean', 'integer', 'float', 'text', 'json', 'bytes', 'timestamp'];
+
+/**
+ * `find`, packed: per cell a kind and a 64-bit word; text-like values in one
+ * string and bytes in one list, each as the word `offset * 2^32 + length`
+ * (UTF-8 bytes for text, as the component sees the string).
+ */
+export function findPacked(tableName, query) {
+  const { columns, rows } = find(tableName, query);
+  const cells = rows.flat();
+  const kinds = new Uint8Array(cells.length);
+  const values = new BigUint64Array(cells.length);
+  const text = [];
+  const bytes = [];
+  const float = new DataView(new ArrayBuffer(8));
+  let at = 0;
+  cells.forEach((v, i) => {
+    kinds[i] = KINDS.indexOf(v.tag);
+    const span = (start, len) => (BigInt(start) << 32n) | BigInt(len);
+    switch (v.tag) {
+      case 'boolean': values[i] = v.val ? 1n : 0n; break;
+      case 'integer': values[i] = BigInt.asUintN(64, BigInt(v.val)); break;
+      case 'float': float.setFloat64(0, v.val, true); values[i] = float.getBigUint64(0, true); break;
+      case 'text': case 'json': case 'timestamp': {
+        const len = Buffer.byteLength(v.val, 'utf8');
+        values[i] = span(at, len);
+        text.push(v.val);
+        at += len;
+        break;
+      }
+      case 'bytes': values[i] = span(bytes.length, v.val.length); bytes.push(...v.val); break;
+      default: values[i] = 0n;
+    }
+  });
+  return { columns, kinds, values, text: text.join(''), bytes: Uint8Array.from(bytes) };
 }
 
 function runOp(i, op) {

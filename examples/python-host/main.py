@@ -35,7 +35,7 @@ def storage_imports(linker, storage):
     with linker.root() as root:
         with root.add_instance("nexau:session/storage@0.1.0") as inst:
             inst.add_func("setup-models", guarded(storage.setup_models))
-            inst.add_func("find", guarded(storage.find))
+            inst.add_func("find-packed", guarded(storage.find_packed))
             inst.add_func("apply", guarded(storage.apply))
 
 

@@ -9,7 +9,7 @@ use crate::prelude::*;
 use crate::schema::{AGENT_COLUMNS, AGENTS, SESSIONS};
 use crate::sessions::{find_session, session_not_found};
 use crate::store::{
-    self, InsertOp, Row, RowSet, StorageError, UpdateOp, WriteOp, agent_key, asc, first, int, new_row, rows,
+    self, Found, InsertOp, Row, RowSet, StorageError, UpdateOp, WriteOp, agent_key, asc, first, int, new_row, rows,
     session_key, set, text, timestamp, uint,
 };
 
@@ -29,7 +29,7 @@ pub fn agent_not_found(session_id: &str, agent_id: &str) -> SessionError {
 }
 
 /// Reads the agent's row (ids already checked).
-pub fn find_row(user_id: &str, session_id: &str, agent_id: &str) -> Res<RowSet> {
+pub fn find_row(user_id: &str, session_id: &str, agent_id: &str) -> Res<Found> {
     let q = agent_key(user_id, session_id, agent_id);
     store::select(AGENTS, q, "", Some(1), &[])
 }
@@ -81,7 +81,8 @@ fn new_agent(user_id: &str, session_id: &str, agent_id: String, name: &str, now:
 /// Returns the agent row, inserting it when absent.
 fn get_or_insert(user_id: &str, session_id: &str, agent_id: &str, name: &str, root: Option<&str>) -> Res<Agent> {
     for _ in 0..MAX_ATTEMPTS {
-        if let Some(r) = first(&find_row(user_id, session_id, agent_id)?) {
+        let found = find_row(user_id, session_id, agent_id)?;
+        if let Some(r) = first(&found) {
             return Ok(agent_from_row(r, root));
         }
         let now = now_ns();

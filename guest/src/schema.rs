@@ -1,8 +1,9 @@
 //! The tables of the session logic, as declared to the storage.
 
-use crate::bindings::nexau::session::storage::{Column, ColumnType, Index, RowSet, TableSchema, Value};
+use crate::bindings::nexau::session::storage::{Column, ColumnType, Index, PackedRows, TableSchema};
 use crate::error::{Res, SessionError};
 use crate::prelude::*;
+use crate::store::{self, rows};
 
 pub use nexau_session_tables::{ACTIONS, AGENT_COLUMNS, AGENT_LOCKS, AGENTS, MESSAGE_COLUMNS, MESSAGES, SESSIONS};
 
@@ -147,39 +148,33 @@ pub fn row_without(table: &str, column: &str) -> SessionError {
     SessionError::Backend(cat(&["storage row without ", table, ".", column]))
 }
 
-/// A value's place in `value` (`storage.wit`): 0 for null, then one more
-/// than its type's place in `column-type`.
-fn tag(v: &Value) -> u8 {
-    match v {
-        Value::Null => 0,
-        Value::Boolean(_) => 1,
-        Value::Integer(_) => 2,
-        Value::Float(_) => 3,
-        Value::Text(_) => 4,
-        Value::Json(_) => 5,
-        Value::Bytes(_) => 6,
-        Value::Timestamp(_) => 7,
-    }
-}
-
 /// Refuses a row of `table` that lacks a declared column: absent from the
-/// row set or the row, NULL though declared NOT NULL, or of another type
-/// (read on, it would pass for 0 or "").
+/// row set or the row (a last row cut short), NULL though declared NOT
+/// NULL, of another kind (read on, it would pass for 0 or "") or with its
+/// text outside the set's text.
 #[inline(never)]
-pub fn check_rows(table: &str, set: &RowSet) -> Res<()> {
+pub fn check_rows(table: &str, set: &PackedRows) -> Res<()> {
     let Some((_, cols, _, _)) = SPECS.iter().find(|spec| spec.0 == table) else { return Ok(()) };
-    for &(c, kind, nullable) in *cols {
-        let at = set.columns.iter().position(|x| x == c);
-        for row in &set.rows {
-            let ok = match at.and_then(|i| row.get(i)).map(tag) {
+    let mut all = rows(set);
+    for row in all.by_ref() {
+        for &(c, kind, nullable) in *cols {
+            let i = set.columns.iter().position(|x| x == c).unwrap_or(usize::MAX);
+            let text_like = matches!(kind, ColumnType::Text | ColumnType::Json | ColumnType::Timestamp);
+            let ok = match row.kind(i) {
                 None => false,
-                Some(0) => nullable,
-                Some(t) => t == kind as u8 + 1,
+                Some(store::kind::NULL) => nullable,
+                Some(k) => k == kind as u8 + 1 && (!text_like || row.text_at(i).is_some()),
             };
             if !ok {
                 return Err(row_without(table, c));
             }
         }
+    }
+    let cut = set.kinds.len().saturating_sub(all.cells_seen());
+    if cut > 0 || set.values.len() != set.kinds.len() {
+        // The last row stops before this column.
+        let missing = set.columns.get(cut).map(String::as_str).or(cols.first().map(|c| c.0));
+        return Err(row_without(table, missing.unwrap_or_default()));
     }
     Ok(())
 }
@@ -190,6 +185,7 @@ mod tests {
 
     #[test]
     fn a_row_without_a_declared_column_is_refused() {
+        use store::kind::{INTEGER, NULL, TEXT};
         let columns = strings(&[
             "user_id",
             "session_id",
@@ -200,31 +196,52 @@ mod tests {
             "acquired_at_ns",
             "expires_at_ns",
         ]);
-        let t = |s: &str| Value::Text(s.into());
+        // One character of "usa" each, then nulls and integers.
+        let span = |start: u64| start << 32 | 1;
         let row = vec![
-            t("u"),
-            t("s"),
-            t("a"),
-            Value::Null,
-            Value::Null,
-            Value::Integer(1),
-            Value::Integer(2),
-            Value::Integer(3),
+            (TEXT, span(0)),
+            (TEXT, span(1)),
+            (TEXT, span(2)),
+            (NULL, 0),
+            (NULL, 0),
+            (INTEGER, 1),
+            (INTEGER, 2),
+            (INTEGER, 3),
         ];
-        let set = |columns: Vec<String>, row: Vec<Value>| RowSet { columns, rows: vec![row] };
+        let set = |columns: Vec<String>, cells: Vec<(u8, u64)>| PackedRows {
+            columns,
+            kinds: cells.iter().map(|c| c.0).collect(),
+            values: cells.iter().map(|c| c.1).collect(),
+            text: "usa".into(),
+            bytes: Vec::new(),
+        };
         assert_eq!(check_rows(AGENT_LOCKS, &set(columns.clone(), row.clone())), Ok(()));
-        assert_eq!(check_rows(AGENT_LOCKS, &RowSet { columns: Vec::new(), rows: Vec::new() }), Ok(()), "no rows");
+        let two_rows = [row.clone(), row.clone()].concat();
+        assert_eq!(check_rows(AGENT_LOCKS, &set(columns.clone(), two_rows.clone())), Ok(()), "two rows");
+        assert_eq!(check_rows(AGENT_LOCKS, &set(Vec::new(), Vec::new())), Ok(()), "no rows");
         let refused = Err(row_without(AGENT_LOCKS, "token"));
         let mut without = (columns.clone(), row.clone());
         without.0.remove(5);
         without.1.remove(5);
         assert_eq!(check_rows(AGENT_LOCKS, &set(without.0, without.1)), refused, "no such column");
         assert_eq!(check_rows(AGENT_LOCKS, &set(columns.clone(), row[..5].to_vec())), refused, "a short row");
-        for cell in [Value::Null, t("1"), Value::Float(1.0)] {
+        assert_eq!(
+            check_rows(AGENT_LOCKS, &set(columns.clone(), two_rows[..13].to_vec())),
+            refused,
+            "a short last row"
+        );
+        for cell in [(NULL, 0), (TEXT, span(0)), (3, 0), (9, 1)] {
             let mut bad = row.clone();
-            bad[5] = cell.clone();
+            bad[5] = cell;
             assert_eq!(check_rows(AGENT_LOCKS, &set(columns.clone(), bad)), refused, "{cell:?}");
         }
+        let mut outside = row.clone();
+        outside[1] = (TEXT, 2 << 32 | 2);
+        let refused_session = Err(row_without(AGENT_LOCKS, "session_id"));
+        assert_eq!(check_rows(AGENT_LOCKS, &set(columns.clone(), outside)), refused_session, "a span past the text");
+        let mut fewer_values = set(columns.clone(), row.clone());
+        fewer_values.values.pop();
+        assert!(check_rows(AGENT_LOCKS, &fewer_values).is_err(), "a value short");
         assert_eq!(refused, Err(SessionError::Backend("storage row without agent_locks.token".into())));
     }
 

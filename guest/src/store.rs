@@ -2,12 +2,15 @@
 //! and row access by column name.
 
 pub use crate::bindings::nexau::session::storage::{
-    Assignment, CheckOp, CompareOp, Comparison, DeleteOp, Filter, FilterNode, InsertOp, Order, Query, RowSet,
-    StorageError, UpdateOp, Value, WriteOp,
+    Assignment, CheckOp, CompareOp, Comparison, DeleteOp, Filter, FilterNode, InsertOp, Order, PackedRows, Query,
+    RowSet, StorageError, UpdateOp, Value, WriteOp,
 };
-use crate::prelude::*;
+use core::ops::Deref;
 
-pub use crate::bindings::nexau::session::storage::{apply, find, setup_models};
+use crate::prelude::*;
+use alloc::boxed::Box;
+
+pub use crate::bindings::nexau::session::storage::{apply, find_packed, setup_models};
 use crate::error::{Res, from_storage};
 
 /// One write op as a batch of one (a single import wrapper for every write);
@@ -27,16 +30,32 @@ pub fn update(table: &str, filter: Filter, set: Vec<Assignment>) -> Res<u64> {
     apply_one(WriteOp::Update(UpdateOp { table: table.into(), filter, set, expect: None })).map_err(from_storage)
 }
 
-/// The rows of `table` matching `q`, with the columns it asks for. Rows of
+/// The rows of `table` matching `q`, with the columns it asks for, packed
+/// (flat lists of kinds and words, every text-like value in one string: a
+/// read of any size is lowered into the component as five copies, not an
+/// allocation per value). Rows of
 /// every declared column are checked here (`schema::check_rows`); a read of
 /// some columns checks each cell where it uses it.
 #[inline(never)]
-pub fn rows_of(table: &str, q: &Query) -> Res<RowSet> {
-    let set = find(table, q).map_err(from_storage)?;
+pub fn rows_of(table: &str, q: &Query) -> Res<Found> {
+    let set = Found(Box::new(find_packed(table, q).map_err(from_storage)?));
     if q.columns.is_empty() {
         crate::schema::check_rows(table, &set)?;
     }
     Ok(set)
+}
+
+/// Rows a read returned, boxed: moved by value (five lists), they cost
+/// every function that reads a few dozen instructions per move, over a
+/// kilobyte of component in all; a box moves as one pointer.
+pub struct Found(Box<PackedRows>);
+
+impl Deref for Found {
+    type Target = PackedRows;
+
+    fn deref(&self) -> &PackedRows {
+        &self.0
+    }
 }
 
 /// The rows of `table` matching `filter`, with `columns` (none: every
@@ -44,7 +63,7 @@ pub fn rows_of(table: &str, q: &Query) -> Res<RowSet> {
 /// descending, `""` for any order), at most `limit`. One out-of-line place
 /// that builds and drops the query: call sites stay small.
 #[inline(never)]
-pub fn select(table: &str, filter: Where, order_by: &str, limit: Option<u32>, columns: &[&str]) -> Res<RowSet> {
+pub fn select(table: &str, filter: Where, order_by: &str, limit: Option<u32>, columns: &[&str]) -> Res<Found> {
     let descending = order_by.as_bytes().first() == Some(&b'-');
     let field = order_by.get(usize::from(descending)..).unwrap_or("");
     let order = if field.is_empty() { Vec::new() } else { vec![Order { field: field.to_owned(), descending }] };
@@ -186,25 +205,65 @@ pub fn set(cells: Vec<(&str, Value)>) -> Vec<Assignment> {
     cells.into_iter().map(|(c, v)| Assignment { column: c.to_owned(), value: v }).collect()
 }
 
-/// One row of a [`RowSet`], read by column name.
+/// The kinds of cell of `packed-rows.kinds` (`storage.wit`): the case of
+/// `value` a cell holds, numbered from 0 in declaration order.
+pub mod kind {
+    /// Null.
+    pub const NULL: u8 = 0;
+    /// An integer; its word is its two's complement.
+    pub const INTEGER: u8 = 2;
+    /// Text; its word is its span of the set's text.
+    pub const TEXT: u8 = 4;
+    /// A JSON document, as text.
+    pub const JSON: u8 = 5;
+    /// A timestamp, as text.
+    pub const TIMESTAMP: u8 = 7;
+}
+
+/// One row of a [`PackedRows`], read by column name.
 #[derive(Clone, Copy)]
 pub struct Row<'a> {
     columns: &'a [String],
-    values: &'a [Value],
+    kinds: &'a [u8],
+    values: &'a [u64],
+    text: &'a str,
 }
 
 impl<'a> Row<'a> {
-    fn get(&self, name: &str) -> Option<&'a Value> {
-        let i = self.columns.iter().position(|c| c == name)?;
-        self.values.get(i)
+    /// The kind of the `i`th column's cell.
+    pub fn kind(&self, i: usize) -> Option<u8> {
+        self.kinds.get(i).copied()
+    }
+
+    /// The text of the `i`th column's cell when it is text-like (text, JSON
+    /// or timestamp); `None` for other cells, and for a span outside the
+    /// set's text or cutting a character (a host's mistake).
+    pub fn text_at(&self, i: usize) -> Option<&'a str> {
+        match self.kind(i)? {
+            kind::TEXT | kind::JSON | kind::TIMESTAMP => {
+                let word = *self.values.get(i)?;
+                let (start, len) = ((word >> 32) as usize, word as u32 as usize);
+                self.text.get(start..start.checked_add(len)?)
+            }
+            _ => None,
+        }
+    }
+
+    /// The integer of the `i`th column's cell, when it is one.
+    pub fn int_at(&self, i: usize) -> Option<i64> {
+        match self.kind(i)? {
+            kind::INTEGER => self.values.get(i).map(|&w| w as i64),
+            _ => None,
+        }
+    }
+
+    fn index(&self, name: &str) -> usize {
+        self.columns.iter().position(|c| c == name).unwrap_or(usize::MAX)
     }
 
     /// A text-like cell (text, JSON or timestamp); `None` when null.
     pub fn str(&self, name: &str) -> Option<&'a str> {
-        match self.get(name)? {
-            Value::Text(s) | Value::Json(s) | Value::Timestamp(s) => Some(s),
-            _ => None,
-        }
+        self.text_at(self.index(name))
     }
 
     /// A text-like cell as an owned string (empty when null).
@@ -219,10 +278,7 @@ impl<'a> Row<'a> {
 
     /// An integer cell; `None` when null.
     pub fn opt_int(&self, name: &str) -> Option<i64> {
-        match self.get(name)? {
-            Value::Integer(i) => Some(*i),
-            _ => None,
-        }
+        self.int_at(self.index(name))
     }
 
     /// An integer cell (0 when null).
@@ -237,12 +293,43 @@ impl<'a> Row<'a> {
     }
 }
 
+/// The rows of a [`PackedRows`], each `columns` cells wide (cells past the
+/// last whole row are not a row; without columns there are no rows).
+pub struct Rows<'a> {
+    set: &'a PackedRows,
+    at: usize,
+}
+
+impl Rows<'_> {
+    /// How many cells the rows seen so far hold.
+    pub fn cells_seen(&self) -> usize {
+        self.at
+    }
+}
+
+impl<'a> Iterator for Rows<'a> {
+    type Item = Row<'a>;
+
+    fn next(&mut self) -> Option<Row<'a>> {
+        let (set, width) = (self.set, self.set.columns.len());
+        let end = self.at.checked_add(width).filter(|_| width > 0)?;
+        let row = Row {
+            columns: &set.columns,
+            kinds: set.kinds.get(self.at..end)?,
+            values: set.values.get(self.at..end)?,
+            text: &set.text,
+        };
+        self.at = end;
+        Some(row)
+    }
+}
+
 /// The rows of `set`.
-pub fn rows(set: &RowSet) -> impl Iterator<Item = Row<'_>> {
-    set.rows.iter().map(|values| Row { columns: &set.columns, values })
+pub fn rows(set: &PackedRows) -> Rows<'_> {
+    Rows { set, at: 0 }
 }
 
 /// The first row of `set`, if any.
-pub fn first(set: &RowSet) -> Option<Row<'_>> {
+pub fn first(set: &PackedRows) -> Option<Row<'_>> {
     rows(set).next()
 }

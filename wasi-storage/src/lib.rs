@@ -115,6 +115,12 @@ impl wit::Guest for Component {
         ready(store()?.find_owned(&table, query)).map(rows_to_wit).map_err(|e| error_to_wit(&e))
     }
 
+    fn find_packed(table: String, query: wit::Query) -> Result<wit::PackedRows, wit::StorageError> {
+        let query = query_from_wit(query).map_err(|e| error_to_wit(&e))?;
+        let rows = ready(store()?.find_owned(&table, query)).map_err(|e| error_to_wit(&e))?;
+        nexau_session_storage::PackedRows::pack(rows).map(packed_to_wit).map_err(|e| error_to_wit(&e))
+    }
+
     fn count(table: String, filter: wit::Filter) -> Result<u64, wit::StorageError> {
         let filter = filter_from_wit(filter).map_err(|e| error_to_wit(&e))?;
         ready(store()?.count(&table, &filter)).map_err(|e| error_to_wit(&e))

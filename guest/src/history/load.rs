@@ -14,7 +14,7 @@ use crate::error::{Res, SessionError};
 use crate::json::{self, Json};
 use crate::prelude::*;
 use crate::schema::{MESSAGES, row_without};
-use crate::store::{self, CompareOp, Value, first, int, text};
+use crate::store::{self, CompareOp, PackedRows, first, int, text};
 
 /// Rows read by the first storage call of a page (one: a message may be
 /// large); later calls read as many rows as the page has room for at the
@@ -89,17 +89,14 @@ fn window_start(key: Key<'_>, head: &Head, n: u32) -> Res<i64> {
 }
 
 /// Column `name`'s index in a row set.
-fn column(set: &store::RowSet, name: &str) -> usize {
+fn column(set: &PackedRows, name: &str) -> usize {
     set.columns.iter().position(|c| c == name).unwrap_or(usize::MAX)
 }
 
 /// The items of a `tool_calls` cell.
-fn ids_of(cell: Option<&Value>) -> Vec<Json> {
-    match cell {
-        Some(Value::Json(t)) => match json::parse(t) {
-            Ok(Json::Arr(ids)) => ids,
-            _ => Vec::new(),
-        },
+fn ids_of(cell: Option<&str>) -> Vec<Json> {
+    match cell.map(json::parse) {
+        Some(Ok(Json::Arr(ids))) => ids,
         _ => Vec::new(),
     }
 }
@@ -112,17 +109,19 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
     let mut chunk = FIRST_CHUNK;
     loop {
         let live_from = key.live(head.epoch).cmp("pos", CompareOp::Ge, int(from));
-        let mut found = store::select(MESSAGES, live_from, "pos", Some(chunk), &READ)?;
+        let found = store::select(MESSAGES, live_from, "pos", Some(chunk), &READ)?;
         let at = |name| column(&found, name);
         let (at_pos, at_role, at_ids, at_message) = (at("pos"), at("role"), at("tool_calls"), at("message"));
-        let got = found.rows.len();
-        for row in &mut found.rows {
+        let mut got = 0;
+        for row in store::rows(&found) {
+            got += 1;
             // The cells this read asked for, checked as they are used (see `store::rows_of`).
-            let (Some(&Value::Integer(pos)), Some(Value::Text(role))) = (row.get(at_pos), row.get(at_role)) else {
+            let text = |i| row.text_at(i);
+            let (Some(pos), Some(role)) = (row.int_at(at_pos), text(at_role)) else {
                 return Err(row_without(MESSAGES, "pos"));
             };
             let (tool, assistant) = (role == "tool", role == "assistant");
-            let ids = ids_of(row.get(at_ids));
+            let ids = ids_of(text(at_ids));
             if tool {
                 let mut first = true;
                 asked.retain(|c| core::mem::take(&mut first) || !ids.iter().any(|i| i.as_str() == c.as_str()));
@@ -132,14 +131,13 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
                     return Ok(Some(PageCursor { generation: head.generation as u64, position: pos as u64 }));
                 }
             }
-            // Moved out of the row, not copied: a large message is held once.
-            let Some(Value::Json(message)) = row.get_mut(at_message) else {
+            let Some(message) = text(at_message) else {
                 return Err(row_without(MESSAGES, "message"));
             };
             if assistant {
                 asked = ids;
             }
-            out.push(&core::mem::take(message));
+            out.push(message);
             from = pos + 1;
         }
         if got < chunk as usize {

@@ -50,7 +50,7 @@ fn firsts(key: Key<'_>, head: &Head, msgs: &[Json], given: &[bool], append: bool
             dup = msgs.iter().zip(given).take(i).any(|(e, &g)| g && message_id(e) == id);
             if append && !dup && head.live_count > 0 {
                 let same = key.live(head.epoch).eq_text("message_id", id);
-                dup = !store::select(MESSAGES, same, "", Some(1), &["message_id"])?.rows.is_empty();
+                dup = !store::select(MESSAGES, same, "", Some(1), &["message_id"])?.kinds.is_empty();
             }
         }
         keep.push(!dup);

@@ -194,6 +194,11 @@ pub fn rows_to_wit(r: st::RowSet) -> wit::RowSet {
     }
 }
 
+/// Packed model rows → WIT packed rows (the same lists, moved).
+pub fn packed_to_wit(r: st::PackedRows) -> wit::PackedRows {
+    wit::PackedRows { columns: r.columns, kinds: r.kinds, values: r.values, text: r.text, bytes: r.bytes }
+}
+
 /// WIT assignments → model assignments.
 pub fn assignments_from_wit(set: Vec<wit::Assignment>) -> Vec<(String, st::Value)> {
     set.into_iter().map(|a| (a.column, value_from_wit(a.value))).collect()

@@ -67,6 +67,15 @@ impl Host for HostState {
     }
 
     #[tracing::instrument(level = "trace", skip_all, fields(table = %table))]
+    async fn find_packed(&mut self, table: String, query: wit::Query) -> Result<wit::PackedRows, wit::StorageError> {
+        let query = query_from_wit(query).map_err(|e| self.refuse(e))?;
+        let rows = self.store.find_owned(&table, query).await.map_err(|e| self.refuse(e))?;
+        self.charge(&rows)?;
+        let packed = st::PackedRows::pack(rows).map_err(|e| self.refuse(e))?;
+        Ok(packed_to_wit(packed))
+    }
+
+    #[tracing::instrument(level = "trace", skip_all, fields(table = %table))]
     async fn count(&mut self, table: String, filter: wit::Filter) -> Result<u64, wit::StorageError> {
         let filter = filter_from_wit(filter).map_err(|e| self.refuse(e))?;
         self.store.count(&table, &filter).await.map_err(|e| self.refuse(e))
