@@ -281,9 +281,16 @@ fn last<T: Clone>(v: &[T], n: usize) -> Vec<T> {
     v[v.len().saturating_sub(n)..].to_vec()
 }
 
+/// The history as the component's `load` gives it in one piece (one read of
+/// every live row, not pages), described.
+async fn loaded_whole(e: &Engine, agent: &AgentRef, last: Option<u32>) -> Vec<String> {
+    let json = e.load_json(agent, last).await.unwrap();
+    serde_json::from_str::<Vec<Message>>(&json).unwrap().iter().map(describe).collect()
+}
+
 /// Random sequences of actions (see [`generate`]): after some of their
 /// steps and after the last, the whole history and its newest N messages
-/// are what [`Model`] expects.
+/// are what [`Model`] expects, read in pages and in one piece.
 pub async fn history_matches_a_plain_replay(b: &TestBackend) {
     const SEQUENCES: u64 = 200;
     let e = support::engine(b).await;
@@ -302,11 +309,17 @@ pub async fn history_matches_a_plain_replay(b: &TestBackend) {
             let want = model.expected();
             let got: Vec<String> = e.load(&agent, None).await.unwrap().iter().map(describe).collect();
             assert_eq!(got, want, "seed {seed}, after step {i} of {steps:#?}");
+            assert_eq!(loaded_whole(&e, &agent, None).await, want, "seed {seed}, after step {i}, in one piece");
         }
         let want = model.expected();
         for n in [0, 1, 2, 3, want.len().saturating_sub(1), want.len(), want.len() + 3, rng.below(want.len() + 1)] {
             let got: Vec<String> = e.load(&agent, Some(n as u32)).await.unwrap().iter().map(describe).collect();
             assert_eq!(got, last(&want, n), "seed {seed}, last {n} of {steps:#?}");
+            assert_eq!(
+                loaded_whole(&e, &agent, Some(n as u32)).await,
+                last(&want, n),
+                "seed {seed}, last {n}, in one piece"
+            );
         }
     }
 }

@@ -16,9 +16,10 @@ use crate::prelude::*;
 use crate::schema::{MESSAGES, row_without};
 use crate::store::{self, CompareOp, PackedRows, first, int, text};
 
-/// Rows read by the first storage call of a page (one: a message may be
-/// large); later calls read as many rows as the page has room for at the
-/// sizes seen so far, up to [`MAX_CHUNK`].
+/// Rows read by the first storage call of a bounded page (one: a message
+/// may be large); later calls read as many rows as the page has room for at
+/// the sizes seen so far, up to [`MAX_CHUNK`]. An unbounded read (`load`)
+/// asks for every live row left at once, up to [`MAX_CHUNK`].
 const FIRST_CHUNK: u32 = 1;
 /// The most rows one storage call reads.
 const MAX_CHUNK: usize = 1024;
@@ -106,7 +107,9 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
     // The `tool_calls` of the newest assistant message, less those the tool
     // messages after it answered.
     let mut asked: Vec<Json> = Vec::new();
-    let mut chunk = FIRST_CHUNK;
+    // Live rows hold positions 0 to `live_count - 1`: none is left past them.
+    let left = |from: i64| usize::try_from(head.live_count - from).unwrap_or(0);
+    let mut chunk = if max_bytes == usize::MAX { left(from).clamp(1, MAX_CHUNK) as u32 } else { FIRST_CHUNK };
     loop {
         let live_from = key.live(head.epoch).cmp("pos", CompareOp::Ge, int(from));
         let found = store::select(MESSAGES, live_from, "pos", Some(chunk), &READ)?;
@@ -140,7 +143,7 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
             out.push(message);
             from = pos + 1;
         }
-        if got < chunk as usize {
+        if got < chunk as usize || left(from) == 0 {
             break;
         }
         let average = out.json.len() / out.starts.len().max(1) + 1;
