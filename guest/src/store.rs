@@ -5,10 +5,10 @@ pub use crate::bindings::nexau::session::storage::{
     Assignment, CheckOp, CompareOp, Comparison, DeleteOp, Filter, FilterNode, InsertOp, Order, PackedRows, Query,
     RowSet, StorageError, UpdateOp, Value, WriteOp,
 };
+use alloc::boxed::Box;
 use core::ops::Deref;
 
 use crate::prelude::*;
-use alloc::boxed::Box;
 
 pub use crate::bindings::nexau::session::storage::{apply, find_packed, setup_models};
 use crate::error::{Res, from_storage};
@@ -33,9 +33,9 @@ pub fn update(table: &str, filter: Filter, set: Vec<Assignment>) -> Res<u64> {
 /// The rows of `table` matching `q`, with the columns it asks for, packed
 /// (flat lists of kinds and words, every text-like value in one string: a
 /// read of any size is lowered into the component as five copies, not an
-/// allocation per value). Rows of
-/// every declared column are checked here (`schema::check_rows`); a read of
-/// some columns checks each cell where it uses it.
+/// allocation per value). Rows of every declared column are checked here
+/// (`schema::check_rows`); a read of some columns checks each cell where
+/// it uses it.
 #[inline(never)]
 pub fn rows_of(table: &str, q: &Query) -> Res<Found> {
     let set = Found(Box::new(find_packed(table, q).map_err(from_storage)?));

@@ -119,12 +119,11 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
         for row in store::rows(&found) {
             got += 1;
             // The cells this read asked for, checked as they are used (see `store::rows_of`).
-            let text = |i| row.text_at(i);
-            let (Some(pos), Some(role)) = (row.int_at(at_pos), text(at_role)) else {
+            let (Some(pos), Some(role)) = (row.int_at(at_pos), row.text_at(at_role)) else {
                 return Err(row_without(MESSAGES, "pos"));
             };
             let (tool, assistant) = (role == "tool", role == "assistant");
-            let ids = ids_of(text(at_ids));
+            let ids = ids_of(row.text_at(at_ids));
             if tool {
                 let mut first = true;
                 asked.retain(|c| core::mem::take(&mut first) || !ids.iter().any(|i| i.as_str() == c.as_str()));
@@ -134,7 +133,7 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
                     return Ok(Some(PageCursor { generation: head.generation as u64, position: pos as u64 }));
                 }
             }
-            let Some(message) = text(at_message) else {
+            let Some(message) = row.text_at(at_message) else {
                 return Err(row_without(MESSAGES, "message"));
             };
             if assistant {
