@@ -88,17 +88,21 @@ const NODE_AT: u32 = 128; // one filter node: compare(user_id eq text "alice")
 const FOUND_AT: u32 = 512; // the return area of `storage.find`
 const RETURN_AT: u32 = 1024; // the return area of the exported functions
 
-/// A call of `storage.find` on `sessions` with `nodes` filter nodes at
-/// [`NODE_AT`], then `sessions.delete`'s answer: `ok(true)` when it
-/// returned rows, `ok(false)` when it returned none or failed.
-fn find_sessions(nodes: u32) -> String {
-    // find(table: string, query) flattens to (table ptr, len, filter nodes
+/// A call of `storage.find` (`$find`) or `storage.find-packed`
+/// (`$find_packed`) on `sessions` with `nodes` filter nodes at [`NODE_AT`],
+/// then `sessions.delete`'s answer: `ok(true)` when it returned rows,
+/// `ok(false)` when it returned none or failed.
+fn find_sessions(find: &str, nodes: u32) -> String {
+    // Both flatten (table: string, query) to (table ptr, len, filter nodes
     // ptr, len, order-by ptr, len, limit tag, value, offset tag, value,
-    // columns ptr, len: none, so every column) and a pointer to its result: result<row-set, storage-error>, tag at 0, the
-    // row-set at 4 (columns ptr, len, rows ptr, len). A result<bool,
+    // columns ptr, len: none, so every column) and a pointer to their result:
+    // result<row-set, storage-error>, tag at 0, the row-set at 4 (columns
+    // ptr, len, rows ptr, len), or result<packed-rows, storage-error>, the
+    // packed rows at 4 (columns ptr, len, kinds ptr, len, ...): either way
+    // the length at 16 is zero when no row came back. A result<bool,
     // session-error> has its tag at 0 and the bool at 8.
     format!(
-        "(call $find (i32.const {TABLE_AT}) (i32.const 8) (i32.const {NODE_AT}) (i32.const {nodes})
+        "(call {find} (i32.const {TABLE_AT}) (i32.const 8) (i32.const {NODE_AT}) (i32.const {nodes})
            (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
            (i32.const 0) (i32.const 0) (i32.const {FOUND_AT}))
          (i32.store8 (i32.const {RETURN_AT}) (i32.const 0))
@@ -114,27 +118,30 @@ fn find_sessions(nodes: u32) -> String {
 /// The hostile build: it exports the whole world, but
 /// - `sessions.get` loops forever;
 /// - `sessions.list-agents` grows its memory until refused;
-/// - `sessions.delete` asks storage for every session row it can see, and
-///   `sessions.delete-if-unchanged` for user `alice`'s (another tenant's
-///   user), answering whether it got any;
+/// - `sessions.delete` asks storage (`find`) for every session row it can
+///   see, and `sessions.delete-if-unchanged` (`find-packed`) for user
+///   `alice`'s (another tenant's user), answering whether it got any;
 /// - `locks.show` answers `ok(none)` at once: the ordinary call.
 fn hostile() -> Vec<u8> {
     let (resolve, world) = contract();
     let storage = resolve.interfaces.iter().find(|(_, i)| i.name.as_deref() == Some("storage")).unwrap().1;
     let sig = resolve.wasm_signature(AbiVariant::GuestImport, &storage.functions["find"]);
     assert_eq!(sig.params.len(), 13, "the flattening `find_sessions` relies on");
+    let packed = resolve.wasm_signature(AbiVariant::GuestImport, &storage.functions["find-packed"]);
+    assert_eq!(packed.params, sig.params, "find-packed flattens as find does");
     let extra = format!(
-        r#"(import "nexau:session/storage@0.1.0" "find" (func $find (param {})))
+        r#"(import "nexau:session/storage@0.1.0" "find" (func $find (param {params})))
+  (import "nexau:session/storage@0.1.0" "find-packed" (func $find_packed (param {params})))
   (data (i32.const {TABLE_AT}) "sessions")
   (data (i32.const 80) "user_id")
   (data (i32.const 96) "alice")
   ;; filter-node `compare` (tag 0; the comparison at 8): field "user_id" at
   ;; 8, op eq at 16, value `text` (tag 4 at 24) "alice" at 32.
   (data (i32.const {NODE_AT}) "\00\00\00\00\00\00\00\00\50\00\00\00\07\00\00\00\00\00\00\00\00\00\00\00\04\00\00\00\00\00\00\00\60\00\00\00\05\00\00\00")"#,
-        wat_types(&sig.params)
+        params = wat_types(&sig.params)
     );
-    let every_row = find_sessions(0);
-    let alices_rows = find_sessions(1);
+    let every_row = find_sessions("$find", 0);
+    let alices_rows = find_sessions("$find_packed", 1);
     let show_none = format!(
         "(i32.store8 (i32.const {RETURN_AT}) (i32.const 0)) (i32.store8 (i32.const {}) (i32.const 0)) (i32.const {RETURN_AT})",
         RETURN_AT + 8
