@@ -258,9 +258,10 @@ export function findPacked(tableName, query) {
   const kinds = new Uint8Array(cells.length);
   const values = new BigUint64Array(cells.length);
   const text = [];
-  const bytes = [];
+  const blobs = [];
   const float = new DataView(new ArrayBuffer(8));
   let at = 0;
+  let blobAt = 0;
   cells.forEach((v, i) => {
     kinds[i] = KINDS.indexOf(v.tag);
     const span = (start, len) => (BigInt(start) << 32n) | BigInt(len);
@@ -275,11 +276,11 @@ export function findPacked(tableName, query) {
         at += len;
         break;
       }
-      case 'bytes': values[i] = span(bytes.length, v.val.length); bytes.push(...v.val); break;
+      case 'bytes': values[i] = span(blobAt, v.val.length); blobs.push(v.val); blobAt += v.val.length; break;
       default: values[i] = 0n;
     }
   });
-  return { columns, kinds, values, text: text.join(''), bytes: Uint8Array.from(bytes) };
+  return { columns, kinds, values, text: text.join(''), bytes: Buffer.concat(blobs) };
 }
 
 function runOp(i, op) {
