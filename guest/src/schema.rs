@@ -155,11 +155,10 @@ pub fn row_without(table: &str, column: &str) -> SessionError {
 #[inline(never)]
 pub fn check_rows(table: &str, set: &PackedRows) -> Res<()> {
     let Some((_, cols, _, _)) = SPECS.iter().find(|spec| spec.0 == table) else { return Ok(()) };
-    let mut all = rows(set);
-    for row in all.by_ref() {
-        for &(c, kind, nullable) in *cols {
-            let i = set.columns.iter().position(|x| x == c).unwrap_or(usize::MAX);
-            let text_like = matches!(kind, ColumnType::Text | ColumnType::Json | ColumnType::Timestamp);
+    for &(c, kind, nullable) in *cols {
+        let i = set.columns.iter().position(|x| x == c).unwrap_or(usize::MAX);
+        let text_like = matches!(kind, ColumnType::Text | ColumnType::Json | ColumnType::Timestamp);
+        for row in rows(set) {
             let ok = match row.kind(i) {
                 None => false,
                 Some(store::kind::NULL) => nullable,
@@ -170,6 +169,8 @@ pub fn check_rows(table: &str, set: &PackedRows) -> Res<()> {
             }
         }
     }
+    let mut all = rows(set);
+    all.by_ref().for_each(drop);
     let cut = set.kinds.len().saturating_sub(all.cells_seen());
     if cut > 0 || set.values.len() != set.kinds.len() {
         // The last row stops before this column.

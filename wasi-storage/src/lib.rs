@@ -24,7 +24,9 @@ mod ready;
 
 use std::sync::OnceLock;
 
-use nexau_session_storage::{CheckedStore, DbUrl, Order, SchemaRegistry, StorageError, backends, filter_dsl};
+use nexau_session_storage::{
+    CheckedStore, DbUrl, Order, PackedRows, RowSet, SchemaRegistry, StorageError, backends, filter_dsl,
+};
 
 /// Bindings generated from `wit/` and `../wit/` for the `wasi-storage` world.
 #[allow(missing_docs)]
@@ -100,6 +102,12 @@ impl bindings::exports::nexau::session_wasi::store::Guest for Component {
     }
 }
 
+/// The rows of `table` that `query` asks for (`find` and `find-packed`).
+fn read(table: &str, query: wit::Query) -> Result<RowSet, wit::StorageError> {
+    let query = query_from_wit(query).map_err(|e| error_to_wit(&e))?;
+    ready(store()?.find_owned(table, query)).map_err(|e| error_to_wit(&e))
+}
+
 impl wit::Guest for Component {
     fn setup_models(schemas: Vec<wit::TableSchema>) -> Result<(), wit::StorageError> {
         let schemas = schemas.into_iter().map(schema_from_wit).collect();
@@ -111,14 +119,11 @@ impl wit::Guest for Component {
     }
 
     fn find(table: String, query: wit::Query) -> Result<wit::RowSet, wit::StorageError> {
-        let query = query_from_wit(query).map_err(|e| error_to_wit(&e))?;
-        ready(store()?.find_owned(&table, query)).map(rows_to_wit).map_err(|e| error_to_wit(&e))
+        read(&table, query).map(rows_to_wit)
     }
 
     fn find_packed(table: String, query: wit::Query) -> Result<wit::PackedRows, wit::StorageError> {
-        let query = query_from_wit(query).map_err(|e| error_to_wit(&e))?;
-        let rows = ready(store()?.find_owned(&table, query)).map_err(|e| error_to_wit(&e))?;
-        nexau_session_storage::PackedRows::pack(rows).map(packed_to_wit).map_err(|e| error_to_wit(&e))
+        PackedRows::pack(read(&table, query)?).map(packed_to_wit).map_err(|e| error_to_wit(&e))
     }
 
     fn count(table: String, filter: wit::Filter) -> Result<u64, wit::StorageError> {

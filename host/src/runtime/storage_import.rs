@@ -33,6 +33,15 @@ impl HostState {
         }
     }
 
+    /// The rows of `table` that `query` asks for (`find` and `find-packed`),
+    /// charged to the call's byte budget.
+    async fn read(&mut self, table: &str, query: wit::Query) -> Result<st::RowSet, wit::StorageError> {
+        let query = query_from_wit(query).map_err(|e| self.refuse(e))?;
+        let rows = self.store.find_owned(table, query).await.map_err(|e| self.refuse(e))?;
+        self.charge(&rows)?;
+        Ok(rows)
+    }
+
     /// `e` for the guest; a backend failure is also kept, cause and all, for
     /// the host to report if the call fails with it.
     fn refuse(&mut self, e: st::StorageError) -> wit::StorageError {
@@ -60,17 +69,12 @@ impl Host for HostState {
 
     #[tracing::instrument(level = "trace", skip_all, fields(table = %table))]
     async fn find(&mut self, table: String, query: wit::Query) -> Result<wit::RowSet, wit::StorageError> {
-        let query = query_from_wit(query).map_err(|e| self.refuse(e))?;
-        let rows = self.store.find_owned(&table, query).await.map_err(|e| self.refuse(e))?;
-        self.charge(&rows)?;
-        Ok(rows_to_wit(rows))
+        self.read(&table, query).await.map(rows_to_wit)
     }
 
     #[tracing::instrument(level = "trace", skip_all, fields(table = %table))]
     async fn find_packed(&mut self, table: String, query: wit::Query) -> Result<wit::PackedRows, wit::StorageError> {
-        let query = query_from_wit(query).map_err(|e| self.refuse(e))?;
-        let rows = self.store.find_owned(&table, query).await.map_err(|e| self.refuse(e))?;
-        self.charge(&rows)?;
+        let rows = self.read(&table, query).await?;
         let packed = st::PackedRows::pack(rows).map_err(|e| self.refuse(e))?;
         Ok(packed_to_wit(packed))
     }
