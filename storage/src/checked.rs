@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::registry::Entry;
 use crate::validate::{self, SCOPE_COLUMN};
-use crate::{Backend, Filter, Query, RowSet, SchemaRegistry, StorageError, TableSchema, Value, WriteOp};
+use crate::{Backend, Filter, PackedRows, Query, RowSet, SchemaRegistry, StorageError, TableSchema, Value, WriteOp};
 
 /// A [`Backend`] bound to one scope (tenant), checking every request against
 /// the declared schemas first.
@@ -151,12 +151,9 @@ impl CheckedStore {
     /// [`CheckedStore::find`] for a caller that owns its query and has no
     /// further use for it: the query is checked and scoped in place, not
     /// copied.
-    pub async fn find_owned(&self, table: &str, mut query: Query) -> Result<RowSet, StorageError> {
+    pub async fn find_owned(&self, table: &str, query: Query) -> Result<RowSet, StorageError> {
         let Entry { declared, scoped } = self.registry.entry(table)?;
-        validate::check_order(&declared, &query.order_by)?;
-        validate::check_columns(&declared, &query.columns)?;
-        let filter = std::mem::replace(&mut query.filter, Filter::All);
-        query.filter = self.scope_filter(validate::check_filter(&declared, filter)?);
+        let query = self.check_query(&declared, query)?;
         let mut rows = self.backend.find(&scoped, &query).await?;
         // Every column of the scoped table (none asked for) includes the scope.
         if let Some(i) = rows.position(SCOPE_COLUMN) {
@@ -168,6 +165,27 @@ impl CheckedStore {
             }
         }
         Ok(rows)
+    }
+
+    /// [`CheckedStore::find_owned`]'s rows packed ([`PackedRows`]), as the
+    /// backend reads them. A query that names no columns returns every
+    /// declared column: the scope column is never read.
+    pub async fn find_packed(&self, table: &str, mut query: Query) -> Result<PackedRows, StorageError> {
+        let Entry { declared, scoped } = self.registry.entry(table)?;
+        if query.columns.is_empty() {
+            query.columns = declared.columns.iter().map(|c| c.name.clone()).collect();
+        }
+        let query = self.check_query(&declared, query)?;
+        self.backend.find_packed(&scoped, &query).await
+    }
+
+    /// `query` checked against `declared` and bound to this store's scope.
+    fn check_query(&self, declared: &TableSchema, mut query: Query) -> Result<Query, StorageError> {
+        validate::check_order(declared, &query.order_by)?;
+        validate::check_columns(declared, &query.columns)?;
+        let filter = std::mem::replace(&mut query.filter, Filter::All);
+        query.filter = self.scope_filter(validate::check_filter(declared, filter)?);
+        Ok(query)
     }
 
     /// How many rows match `filter`.

@@ -60,42 +60,122 @@ impl PackedRows {
     /// span's reach).
     pub fn pack(rows: RowSet) -> Result<Self, StorageError> {
         let text_len = rows.rows.iter().flatten().map(|v| v.as_str().map_or(0, str::len)).sum();
-        let cells = rows.rows.len() * rows.columns.len();
-        let mut p = PackedRows {
-            columns: rows.columns,
-            kinds: Vec::with_capacity(cells),
-            values: Vec::with_capacity(cells),
-            text: String::with_capacity(text_len),
-            bytes: Vec::new(),
-        };
-        let too_long = || StorageError::Invalid("a read of more than 4 GiB of text or bytes cannot be packed".into());
-        for value in rows.rows.into_iter().flatten() {
-            let (kind, word) = match value {
-                Value::Null => (kind::NULL, 0),
-                Value::Bool(b) => (kind::BOOL, u64::from(b)),
-                Value::Int(i) => (kind::INT, i as u64),
-                Value::Float(f) => (kind::FLOAT, f.to_bits()),
-                Value::Text(s) => (kind::TEXT, push_text(&mut p.text, &s).ok_or_else(too_long)?),
-                Value::Json(s) => (kind::JSON, push_text(&mut p.text, &s).ok_or_else(too_long)?),
-                Value::Timestamp(s) => (kind::TIMESTAMP, push_text(&mut p.text, &s).ok_or_else(too_long)?),
-                Value::Bytes(b) => {
-                    let at = span(p.bytes.len(), b.len()).ok_or_else(too_long)?;
-                    p.bytes.extend_from_slice(&b);
-                    (kind::BYTES, at)
-                }
-            };
-            p.kinds.push(kind);
-            p.values.push(word);
+        let mut p = PackedRows::with_columns(rows.columns);
+        p.kinds.reserve(rows.rows.len() * p.columns.len());
+        p.values.reserve(rows.rows.len() * p.columns.len());
+        p.text.reserve(text_len);
+        for value in rows.rows.iter().flatten() {
+            p.push_value(value)?;
         }
         Ok(p)
     }
+
+    /// No rows yet, of `columns`: a backend that reads rows cell by cell
+    /// packs them as it reads ([`PackedRows::push_value`] and the like),
+    /// never holding a [`Value`] per cell.
+    ///
+    /// ```
+    /// use nexau_session_storage::{PackedRows, packed_kind};
+    ///
+    /// let mut p = PackedRows::with_columns(vec!["id".into(), "n".into()]);
+    /// p.push_text(packed_kind::TEXT, "ab")?;
+    /// p.push_word(packed_kind::INT, 7);
+    /// assert_eq!((p.rows(), p.payload_bytes()), (1, 18));
+    /// # Ok::<(), nexau_session_storage::StorageError>(())
+    /// ```
+    pub fn with_columns(columns: Vec<String>) -> Self {
+        PackedRows { columns, ..PackedRows::default() }
+    }
+
+    /// Appends a cell whose word is its value: `NULL` (word 0), `BOOL`,
+    /// `INT` or `FLOAT` ([`kind`]).
+    pub fn push_word(&mut self, kind: u8, word: u64) {
+        self.kinds.push(kind);
+        self.values.push(word);
+    }
+
+    /// Appends a text-like cell (`TEXT`, `JSON` or `TIMESTAMP`); `invalid`
+    /// when the text would pass 4 GiB.
+    pub fn push_text(&mut self, kind: u8, s: &str) -> Result<(), StorageError> {
+        let at = span(self.text.len(), s.len()).ok_or_else(too_long)?;
+        self.text.push_str(s);
+        self.push_word(kind, at);
+        Ok(())
+    }
+
+    /// Appends a bytes cell; `invalid` when the bytes would pass 4 GiB.
+    pub fn push_bytes(&mut self, b: &[u8]) -> Result<(), StorageError> {
+        let at = span(self.bytes.len(), b.len()).ok_or_else(too_long)?;
+        self.bytes.extend_from_slice(b);
+        self.push_word(kind::BYTES, at);
+        Ok(())
+    }
+
+    /// Appends `value` as a cell.
+    pub fn push_value(&mut self, value: &Value) -> Result<(), StorageError> {
+        match value {
+            Value::Null => self.push_word(kind::NULL, 0),
+            Value::Bool(b) => self.push_word(kind::BOOL, u64::from(*b)),
+            Value::Int(i) => self.push_word(kind::INT, *i as u64),
+            Value::Float(f) => self.push_word(kind::FLOAT, f.to_bits()),
+            Value::Text(s) => self.push_text(kind::TEXT, s)?,
+            Value::Json(s) => self.push_text(kind::JSON, s)?,
+            Value::Timestamp(s) => self.push_text(kind::TIMESTAMP, s)?,
+            Value::Bytes(b) => self.push_bytes(b)?,
+        }
+        Ok(())
+    }
+
+    /// The rows these stand for; `invalid` for an unknown kind, a span
+    /// outside the text or bytes (or cutting a character), or a last row
+    /// cut short.
+    pub fn unpack(&self) -> Result<RowSet, StorageError> {
+        let bad = |what: &str| StorageError::Invalid(format!("packed rows: {what}"));
+        let range = |w: u64| (w >> 32) as usize..((w >> 32) + (w & 0xffff_ffff)) as usize;
+        let text = |w: u64| self.text.get(range(w)).map(str::to_owned).ok_or_else(|| bad("a span outside the text"));
+        let width = self.columns.len().max(1);
+        if self.kinds.len() != self.values.len() || !self.kinds.len().is_multiple_of(width) {
+            return Err(bad("a row cut short"));
+        }
+        let mut rows = Vec::with_capacity(self.kinds.len() / width);
+        for (i, (&k, &w)) in self.kinds.iter().zip(&self.values).enumerate() {
+            let value = match k {
+                kind::NULL => Value::Null,
+                kind::BOOL => Value::Bool(w != 0),
+                kind::INT => Value::Int(w as i64),
+                kind::FLOAT => Value::Float(f64::from_bits(w)),
+                kind::TEXT => Value::Text(text(w)?),
+                kind::JSON => Value::Json(text(w)?),
+                kind::TIMESTAMP => Value::Timestamp(text(w)?),
+                kind::BYTES => {
+                    Value::Bytes(self.bytes.get(range(w)).ok_or_else(|| bad("a span outside the bytes"))?.to_vec())
+                }
+                other => return Err(bad(&format!("unknown kind {other}"))),
+            };
+            if i.is_multiple_of(width) {
+                rows.push(Vec::with_capacity(width));
+            }
+            if let Some(row) = rows.last_mut() {
+                row.push(value);
+            }
+        }
+        Ok(RowSet { columns: self.columns.clone(), rows })
+    }
+
+    /// Complete rows so far (cells over columns).
+    pub fn rows(&self) -> usize {
+        self.kinds.len() / self.columns.len().max(1)
+    }
+
+    /// What the rows weigh for a byte budget: their text and bytes, and 8
+    /// bytes a cell.
+    pub fn payload_bytes(&self) -> usize {
+        self.text.len() + self.bytes.len() + 8 * self.kinds.len()
+    }
 }
 
-/// Appends `s` to `text`; its span.
-fn push_text(text: &mut String, s: &str) -> Option<u64> {
-    let at = span(text.len(), s.len())?;
-    text.push_str(s);
-    Some(at)
+fn too_long() -> StorageError {
+    StorageError::Invalid("a read of more than 4 GiB of text or bytes cannot be packed".into())
 }
 
 /// The span word of `len` bytes at `start`, when it ends within 4 GiB.
@@ -110,25 +190,6 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-
-    /// The rows `packed` stands for.
-    fn unpack(packed: &PackedRows) -> RowSet {
-        let range = |w: u64| (w >> 32) as usize..((w >> 32) + (w & 0xffff_ffff)) as usize;
-        let values = packed.kinds.iter().zip(&packed.values).map(|(&k, &w)| match k {
-            kind::NULL => Value::Null,
-            kind::BOOL => Value::Bool(w != 0),
-            kind::INT => Value::Int(w as i64),
-            kind::FLOAT => Value::Float(f64::from_bits(w)),
-            kind::TEXT => Value::Text(packed.text[range(w)].to_owned()),
-            kind::JSON => Value::Json(packed.text[range(w)].to_owned()),
-            kind::BYTES => Value::Bytes(packed.bytes[range(w)].to_vec()),
-            kind::TIMESTAMP => Value::Timestamp(packed.text[range(w)].to_owned()),
-            other => panic!("kind {other}"),
-        });
-        let values: Vec<Value> = values.collect();
-        let width = packed.columns.len().max(1);
-        RowSet { columns: packed.columns.clone(), rows: values.chunks(width).map(<[Value]>::to_vec).collect() }
-    }
 
     fn value() -> impl Strategy<Value = Value> {
         prop_oneof![
@@ -151,7 +212,7 @@ mod tests {
             let packed = PackedRows::pack(set.clone()).unwrap();
             prop_assert_eq!(packed.kinds.len(), set.rows.len() * width);
             prop_assert_eq!(packed.values.len(), set.rows.len() * width);
-            prop_assert_eq!(unpack(&packed), set);
+            prop_assert_eq!(packed.unpack().unwrap(), set);
         }
     }
 }

@@ -718,6 +718,45 @@ mod cases {
         assert_eq!(find(Filter::is_in("id", Vec::<i64>::new())).await, Vec::<i64>::new());
     }
 
+    /// `find_packed` stands for exactly `find`'s rows: every value type,
+    /// projections, order and limits, another tenant's rows never among
+    /// them, and bad queries refused the same way.
+    pub async fn packed_reads_match_find(h: Harness) {
+        let s = setup(&h, "t1").await;
+        let other = setup(&h, "t2").await;
+        let cols = ["id", "name", "email", "n", "x", "flag", "at", "doc", "data"];
+        let row = |id: i64, name: &str| {
+            vec![
+                Value::Int(id),
+                Value::from(name),
+                Value::Null,
+                Value::Int(-id),
+                Value::Float(id as f64 / 4.0),
+                Value::Bool(id % 2 == 0),
+                Value::from("2026-03-04T05:06:07.123456Z"),
+                Value::from(r#"{"k":["ü",2]}"#),
+                Value::Bytes(vec![0, 255, id as u8]),
+            ]
+        };
+        s.insert("items", rows(&cols, vec![row(1, "naïve ☃"), row(2, ""), row(3, "c")])).await.unwrap();
+        other.insert("items", rows(&cols, vec![row(1, "theirs"), row(9, "theirs")])).await.unwrap();
+        let by_id = Query { order_by: vec![Order::parse("-id")], ..Query::default() };
+        for q in [
+            by_id.clone(),
+            by_id.clone().columns(["data", "name", "x"]),
+            Query { filter: Filter::ge("id", 2i64), limit: Some(1), ..by_id.clone() },
+            Query { filter: Filter::eq("id", 99i64), ..by_id.clone() },
+        ] {
+            let packed = s.find_packed("items", q.clone()).await.unwrap();
+            assert_eq!(packed.unpack().unwrap(), s.find("items", &q).await.unwrap(), "{q:?}");
+        }
+        let all = s.find_packed("items", by_id.clone()).await.unwrap();
+        assert!(!all.columns.iter().any(|c| c == "scope"), "{:?}", all.columns);
+        assert!(!all.text.contains("theirs") && !all.text.contains("t1"), "{}", all.text);
+        let err = s.find_packed("items", by_id.columns(["scope"])).await.unwrap_err();
+        assert!(matches!(err, StorageError::Invalid(_)), "{err:?}");
+    }
+
     pub async fn the_schema_record_name_is_reserved(h: Harness) {
         let mut reserved = items();
         reserved.name = SCHEMA_TABLE.into();
@@ -756,4 +795,5 @@ conformance!(
     like_patterns,
     columns_returned,
     in_lists_on_keys,
+    packed_reads_match_find,
 );

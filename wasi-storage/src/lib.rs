@@ -25,7 +25,7 @@ mod ready;
 use std::sync::OnceLock;
 
 use nexau_session_storage::{
-    CheckedStore, DbUrl, Order, PackedRows, RowSet, SchemaRegistry, StorageError, backends, filter_dsl,
+    CheckedStore, DbUrl, Order, PackedRows, SchemaRegistry, StorageError, backends, filter_dsl,
 };
 
 /// Bindings generated from `wit/` and `../wit/` for the `wasi-storage` world.
@@ -102,10 +102,11 @@ impl bindings::exports::nexau::session_wasi::store::Guest for Component {
     }
 }
 
-/// The rows of `table` that `query` asks for (`find` and `find-packed`).
-fn read(table: &str, query: wit::Query) -> Result<RowSet, wit::StorageError> {
+/// The rows of `table` that `query` asks for (`find` and `find-packed`),
+/// packed as the backend reads them.
+fn read(table: &str, query: wit::Query) -> Result<PackedRows, wit::StorageError> {
     let query = query_from_wit(query).map_err(|e| error_to_wit(&e))?;
-    ready(store()?.find_owned(table, query)).map_err(|e| error_to_wit(&e))
+    ready(store()?.find_packed(table, query)).map_err(|e| error_to_wit(&e))
 }
 
 impl wit::Guest for Component {
@@ -119,11 +120,11 @@ impl wit::Guest for Component {
     }
 
     fn find(table: String, query: wit::Query) -> Result<wit::RowSet, wit::StorageError> {
-        read(&table, query).map(rows_to_wit)
+        read(&table, query)?.unpack().map(rows_to_wit).map_err(|e| error_to_wit(&e))
     }
 
     fn find_packed(table: String, query: wit::Query) -> Result<wit::PackedRows, wit::StorageError> {
-        PackedRows::pack(read(&table, query)?).map(packed_to_wit).map_err(|e| error_to_wit(&e))
+        read(&table, query).map(packed_to_wit)
     }
 
     fn count(table: String, filter: wit::Filter) -> Result<u64, wit::StorageError> {

@@ -10,7 +10,8 @@ use super::bindings::nexau::session::storage::{self as wit, Host};
 use super::convert::*;
 use super::host_state::{HostState, StorageFailure};
 
-/// Approximate payload size of rows, for the per-call byte budget.
+/// Approximate payload size of rows, for the per-call byte budget: their
+/// text and bytes, and 8 bytes a cell (as [`st::PackedRows::payload_bytes`]).
 fn rows_bytes(rows: &st::RowSet) -> usize {
     rows.rows
         .iter()
@@ -24,8 +25,8 @@ fn rows_bytes(rows: &st::RowSet) -> usize {
 }
 
 impl HostState {
-    fn charge(&mut self, rows: &st::RowSet) -> Result<(), wit::StorageError> {
-        if self.budget.take(rows_bytes(rows)) {
+    fn charge(&mut self, bytes: usize) -> Result<(), wit::StorageError> {
+        if self.budget.take(bytes) {
             Ok(())
         } else {
             self.storage_failure = Some(StorageFailure::BudgetSpent);
@@ -34,11 +35,11 @@ impl HostState {
     }
 
     /// The rows of `table` that `query` asks for (`find` and `find-packed`),
-    /// charged to the call's byte budget.
-    async fn read(&mut self, table: &str, query: wit::Query) -> Result<st::RowSet, wit::StorageError> {
+    /// packed as the backend reads them, charged to the call's byte budget.
+    async fn read(&mut self, table: &str, query: wit::Query) -> Result<st::PackedRows, wit::StorageError> {
         let query = query_from_wit(query).map_err(|e| self.refuse(e))?;
-        let rows = self.store.find_owned(table, query).await.map_err(|e| self.refuse(e))?;
-        self.charge(&rows)?;
+        let rows = self.store.find_packed(table, query).await.map_err(|e| self.refuse(e))?;
+        self.charge(rows.payload_bytes())?;
         Ok(rows)
     }
 
@@ -63,20 +64,19 @@ impl Host for HostState {
     #[tracing::instrument(level = "trace", skip_all, fields(table = %table, rows = rows.rows.len()))]
     async fn insert(&mut self, table: String, rows: wit::RowSet) -> Result<u64, wit::StorageError> {
         let rows = rows_from_wit(rows);
-        self.charge(&rows)?;
+        self.charge(rows_bytes(&rows))?;
         self.store.insert(&table, rows).await.map_err(|e| self.refuse(e))
     }
 
     #[tracing::instrument(level = "trace", skip_all, fields(table = %table))]
     async fn find(&mut self, table: String, query: wit::Query) -> Result<wit::RowSet, wit::StorageError> {
-        self.read(&table, query).await.map(rows_to_wit)
+        let rows = self.read(&table, query).await?.unpack().map_err(|e| self.refuse(e))?;
+        Ok(rows_to_wit(rows))
     }
 
     #[tracing::instrument(level = "trace", skip_all, fields(table = %table))]
     async fn find_packed(&mut self, table: String, query: wit::Query) -> Result<wit::PackedRows, wit::StorageError> {
-        let rows = self.read(&table, query).await?;
-        let packed = st::PackedRows::pack(rows).map_err(|e| self.refuse(e))?;
-        Ok(packed_to_wit(packed))
+        self.read(&table, query).await.map(packed_to_wit)
     }
 
     #[tracing::instrument(level = "trace", skip_all, fields(table = %table))]
@@ -108,7 +108,7 @@ impl Host for HostState {
             batch.into_iter().map(write_op_from_wit).collect::<Result<Vec<_>, _>>().map_err(|e| self.refuse(e))?;
         for op in &ops {
             if let st::WriteOp::Insert { rows, .. } = op {
-                self.charge(rows)?;
+                self.charge(rows_bytes(rows))?;
             }
         }
         self.store.apply(ops).await.map_err(|e| self.refuse(e))

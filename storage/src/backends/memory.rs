@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::{BackendKind, TargetKind, TestStore};
 use crate::memtable::{Table, Tables, apply_batch};
 use crate::schema_sync::{self, Plan};
-use crate::{Backend, Filter, Query, RowSet, StorageError, TableSchema, Timestamp, WriteOp};
+use crate::{Backend, Filter, PackedRows, Query, RowSet, StorageError, TableSchema, Timestamp, WriteOp};
 
 /// A backend that keeps every table in process memory (`memory://`); the data
 /// is gone when the value is dropped.
@@ -87,6 +87,11 @@ impl Backend for MemoryBackend {
     async fn find(&self, schema: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
         let tables = self.lock();
         table(&tables, &schema.name)?.find(schema, query)
+    }
+
+    async fn find_packed(&self, schema: &TableSchema, query: &Query) -> Result<PackedRows, StorageError> {
+        let tables = self.lock();
+        table(&tables, &schema.name)?.find_packed(schema, query)
     }
 
     async fn count(&self, schema: &TableSchema, filter: &Filter) -> Result<u64, StorageError> {

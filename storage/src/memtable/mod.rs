@@ -25,7 +25,7 @@ use filter::{Compiled, position, sort_cmp};
 use index::{Key, OrderedIndex, Plan};
 
 use crate::schema_sync::StoredColumn;
-use crate::{CmpOp, Filter, Query, RowSet, StorageError, TableSchema, Value};
+use crate::{CmpOp, Filter, PackedRows, Query, RowSet, StorageError, TableSchema, Value};
 
 /// One table: rows by an internal id, and its keys and indexes.
 #[derive(Debug, Clone)]
@@ -395,6 +395,35 @@ impl Table {
     /// in the requested order, only the rows up to `offset + limit` (and
     /// those tying with the last of them) are read.
     pub(crate) fn find(&self, schema: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
+        let (columns, at, rows) = self.select(schema, query)?;
+        let rows = if at.iter().copied().eq(0..self.schema.columns.len()) {
+            rows.into_iter().cloned().collect()
+        } else {
+            rows.into_iter().map(|r| at.iter().map(|&i| r[i].clone()).collect()).collect()
+        };
+        Ok(RowSet { columns, rows })
+    }
+
+    /// [`Table::find`]'s rows packed, each cell copied once, into the packing.
+    pub(crate) fn find_packed(&self, schema: &TableSchema, query: &Query) -> Result<PackedRows, StorageError> {
+        let (columns, at, rows) = self.select(schema, query)?;
+        let mut out = PackedRows::with_columns(columns);
+        for row in rows {
+            for &i in &at {
+                out.push_value(&row[i])?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The rows answering `query` in its order: the columns to return,
+    /// where each is in a stored row, and the rows.
+    #[allow(clippy::type_complexity)]
+    fn select(
+        &self,
+        schema: &TableSchema,
+        query: &Query,
+    ) -> Result<(Vec<String>, Vec<usize>, Vec<&Vec<Value>>), StorageError> {
         let filter = Compiled::new(&self.schema, &query.filter)?;
         let keys = query
             .order_by
@@ -444,15 +473,10 @@ impl Table {
         if !found.is_sorted_by(|a, b| in_order(a, b) != Ordering::Greater) {
             found.sort_unstable_by(in_order);
         }
-        let rows = found.into_iter().skip(offset).take(limit).map(|(_, row)| row);
+        let rows = found.into_iter().skip(offset).take(limit).map(|(_, row)| row).collect();
         let columns: Vec<String> = schema.projection(&query.columns)?.iter().map(|c| c.name.clone()).collect();
-        let rows = if self.schema.columns.iter().map(|c| &c.name).eq(columns.iter()) {
-            rows.cloned().collect()
-        } else {
-            let at = columns.iter().map(|c| position(&self.schema, c)).collect::<Result<Vec<_>, _>>()?;
-            rows.map(|r| at.iter().map(|&i| r[i].clone()).collect()).collect()
-        };
-        Ok(RowSet { columns, rows })
+        let at = columns.iter().map(|c| position(&self.schema, c)).collect::<Result<Vec<_>, _>>()?;
+        Ok((columns, at, rows))
     }
 }
 

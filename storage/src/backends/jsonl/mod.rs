@@ -34,7 +34,9 @@ pub use writer::SyncMode;
 use super::{BackendKind, TargetKind, TestStore};
 use crate::memtable::{Table, apply_batch, net_changes};
 use crate::schema_sync::{self, Plan};
-use crate::{Backend, Compacted, DbUrl, Filter, Query, RowSet, StorageError, TableSchema, Timestamp, WriteOp};
+use crate::{
+    Backend, Compacted, DbUrl, Filter, PackedRows, Query, RowSet, StorageError, TableSchema, Timestamp, WriteOp,
+};
 
 /// A backend on a directory of JSONL files (`jsonl:///dir`).
 ///
@@ -170,6 +172,24 @@ impl JsonlBackend {
         .await
     }
 
+    /// `read` on `table`'s rows in memory (`find` or `find_packed`).
+    async fn read_table<T: Send + 'static>(
+        &self,
+        table: &TableSchema,
+        query: &Query,
+        read: fn(&Table, &TableSchema, &Query) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let (schema, query) = (table.clone(), query.clone());
+        self.blocking(move |inner| {
+            inner.read(|state| {
+                let t =
+                    state.tables.get(&schema.name).ok_or_else(|| StorageError::TableNotFound(schema.name.clone()))?;
+                read(t, &schema, &query)
+            })
+        })
+        .await
+    }
+
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Inner) -> Result<T, StorageError> + Send + 'static,
@@ -283,15 +303,11 @@ impl Backend for JsonlBackend {
     }
 
     async fn find(&self, table: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
-        let (schema, query) = (table.clone(), query.clone());
-        self.blocking(move |inner| {
-            inner.read(|state| {
-                let t =
-                    state.tables.get(&schema.name).ok_or_else(|| StorageError::TableNotFound(schema.name.clone()))?;
-                t.find(&schema, &query)
-            })
-        })
-        .await
+        self.read_table(table, query, Table::find).await
+    }
+
+    async fn find_packed(&self, table: &TableSchema, query: &Query) -> Result<PackedRows, StorageError> {
+        self.read_table(table, query, Table::find_packed).await
     }
 
     async fn count(&self, table: &TableSchema, filter: &Filter) -> Result<u64, StorageError> {

@@ -27,8 +27,8 @@ use super::{BackendKind, TargetKind, TestStore};
 use crate::schema_sync::{self, Plan, StoredColumn, schema_table};
 use crate::sql::{Dialect, Statement, sqlite_type};
 use crate::{
-    Backend, ColumnType, DbUrl, Filter, Query, RowSet, SCHEMA_TABLE, StorageError, TableSchema, Timestamp, Value,
-    WriteOp,
+    Backend, Column, ColumnType, DbUrl, Filter, PackedRows, Query, RowSet, SCHEMA_TABLE, StorageError, TableSchema,
+    Timestamp, Value, WriteOp, packed_kind,
 };
 
 /// How long a connection waits for another process's lock before failing.
@@ -156,23 +156,32 @@ fn params(values: &[Value]) -> Vec<Param<'_>> {
     values.iter().map(Param).collect()
 }
 
-/// Reads a cell back as the column's declared type.
-fn read_value(v: ValueRef<'_>, ty: ColumnType, table: &str, column: &str) -> Result<Value, StorageError> {
-    let text = |b: &[u8]| {
-        String::from_utf8(b.to_vec()).map_err(|e| {
+/// A cell as the column's declared type, borrowed from the row.
+enum Cell<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// Text of a `Text`, `Json` or `Timestamp` column.
+    Text(&'a str),
+    Bytes(&'a [u8]),
+}
+
+/// Checks a cell against the column's declared type.
+fn read_cell<'a>(v: ValueRef<'a>, ty: ColumnType, table: &str, column: &str) -> Result<Cell<'a>, StorageError> {
+    let text = |b: &'a [u8]| {
+        std::str::from_utf8(b).map(Cell::Text).map_err(|e| {
             StorageError::backend_caused(format!("sqlite: `{table}`.`{column}` holds text that is not UTF-8"), e)
         })
     };
     Ok(match (ty, v) {
-        (_, ValueRef::Null) => Value::Null,
-        (ColumnType::Bool, ValueRef::Integer(i)) => Value::Bool(i != 0),
-        (ColumnType::Int, ValueRef::Integer(i)) => Value::Int(i),
-        (ColumnType::Float, ValueRef::Real(f)) => Value::Float(f),
-        (ColumnType::Float, ValueRef::Integer(i)) => Value::Float(i as f64),
-        (ColumnType::Text, ValueRef::Text(b)) => Value::Text(text(b)?),
-        (ColumnType::Json, ValueRef::Text(b)) => Value::Json(text(b)?),
-        (ColumnType::Timestamp, ValueRef::Text(b)) => Value::Timestamp(text(b)?),
-        (ColumnType::Bytes, ValueRef::Blob(b)) => Value::Bytes(b.to_vec()),
+        (_, ValueRef::Null) => Cell::Null,
+        (ColumnType::Bool, ValueRef::Integer(i)) => Cell::Bool(i != 0),
+        (ColumnType::Int, ValueRef::Integer(i)) => Cell::Int(i),
+        (ColumnType::Float, ValueRef::Real(f)) => Cell::Float(f),
+        (ColumnType::Float, ValueRef::Integer(i)) => Cell::Float(i as f64),
+        (ColumnType::Text | ColumnType::Json | ColumnType::Timestamp, ValueRef::Text(b)) => text(b)?,
+        (ColumnType::Bytes, ValueRef::Blob(b)) => Cell::Bytes(b),
         (ty, v) => {
             return Err(StorageError::backend(format!(
                 "sqlite: `{table}`.`{column}` is declared {ty} but holds a {:?} value",
@@ -182,22 +191,77 @@ fn read_value(v: ValueRef<'_>, ty: ColumnType, table: &str, column: &str) -> Res
     })
 }
 
-fn run_select(conn: &Connection, schema: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
+/// A checked cell as an owned [`Value`] of its column's type.
+fn owned(cell: Cell<'_>, ty: ColumnType) -> Value {
+    match cell {
+        Cell::Null => Value::Null,
+        Cell::Bool(b) => Value::Bool(b),
+        Cell::Int(i) => Value::Int(i),
+        Cell::Float(f) => Value::Float(f),
+        Cell::Text(s) if ty == ColumnType::Json => Value::Json(s.to_owned()),
+        Cell::Text(s) if ty == ColumnType::Timestamp => Value::Timestamp(s.to_owned()),
+        Cell::Text(s) => Value::Text(s.to_owned()),
+        Cell::Bytes(b) => Value::Bytes(b.to_vec()),
+    }
+}
+
+/// Appends a checked cell to `out`.
+fn pack(out: &mut PackedRows, cell: Cell<'_>, ty: ColumnType) -> Result<(), StorageError> {
+    match cell {
+        Cell::Null => out.push_word(packed_kind::NULL, 0),
+        Cell::Bool(b) => out.push_word(packed_kind::BOOL, u64::from(b)),
+        Cell::Int(i) => out.push_word(packed_kind::INT, i as u64),
+        Cell::Float(f) => out.push_word(packed_kind::FLOAT, f.to_bits()),
+        Cell::Text(s) if ty == ColumnType::Json => out.push_text(packed_kind::JSON, s)?,
+        Cell::Text(s) if ty == ColumnType::Timestamp => out.push_text(packed_kind::TIMESTAMP, s)?,
+        Cell::Text(s) => out.push_text(packed_kind::TEXT, s)?,
+        Cell::Bytes(b) => out.push_bytes(b)?,
+    }
+    Ok(())
+}
+
+/// Runs `query` on `schema` and hands `cell` each cell, row by row: its
+/// index in the row, its column and its value, checked. Returns the columns
+/// read.
+fn select_each<'s>(
+    conn: &Connection,
+    schema: &'s TableSchema,
+    query: &Query,
+    mut cell: impl FnMut(usize, &Column, Cell<'_>) -> Result<(), StorageError>,
+) -> Result<Vec<&'s Column>, StorageError> {
     let t = &schema.name;
     let columns = schema.projection(&query.columns)?;
     let Statement { sql, params: values } = DIALECT.select(schema, query);
     let mut stmt = prepare(conn, &sql, t)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(params(&values))).map_err(|e| table_err(conn, t, e))?;
-    let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(|e| table_err(conn, t, e))? {
-        let mut values = Vec::with_capacity(columns.len());
         for (i, c) in columns.iter().enumerate() {
             let v = row.get_ref(i).map_err(|e| table_err(conn, t, e))?;
-            values.push(read_value(v, c.ty, t, &c.name)?);
+            cell(i, c, read_cell(v, c.ty, t, &c.name)?)?;
         }
-        out.push(values);
     }
-    Ok(RowSet { columns: columns.iter().map(|c| c.name.clone()).collect(), rows: out })
+    Ok(columns)
+}
+
+fn run_select(conn: &Connection, schema: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
+    let mut rows: Vec<Vec<Value>> = Vec::new();
+    let columns = select_each(conn, schema, query, |i, c, cell| {
+        if i == 0 {
+            rows.push(Vec::new());
+        }
+        if let Some(row) = rows.last_mut() {
+            row.push(owned(cell, c.ty));
+        }
+        Ok(())
+    })?;
+    Ok(RowSet { columns: columns.iter().map(|c| c.name.clone()).collect(), rows })
+}
+
+fn run_select_packed(conn: &Connection, schema: &TableSchema, query: &Query) -> Result<PackedRows, StorageError> {
+    let mut out = PackedRows::default();
+    let columns = select_each(conn, schema, query, |_, c, cell| pack(&mut out, cell, c.ty))?;
+    out.columns = columns.iter().map(|c| c.name.clone()).collect();
+    Ok(out)
 }
 
 fn run_count(conn: &Connection, table: &str, filter: &Filter, lock: bool) -> Result<u64, StorageError> {
@@ -495,6 +559,10 @@ impl Backend for SqliteBackend {
 
     async fn find(&self, table: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
         self.on_reader(|conn| run_select(conn, table, query))
+    }
+
+    async fn find_packed(&self, table: &TableSchema, query: &Query) -> Result<PackedRows, StorageError> {
+        self.on_reader(|conn| run_select_packed(conn, table, query))
     }
 
     async fn count(&self, table: &TableSchema, filter: &Filter) -> Result<u64, StorageError> {
