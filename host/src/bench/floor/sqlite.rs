@@ -1,6 +1,6 @@
 //! The SQLite floor: rusqlite on one file with the backend's settings (WAL,
-//! `synchronous=FULL`), prepared statements cached per connection, run on the
-//! calling thread. A turn is one transaction that inserts its messages and
+//! `synchronous=FULL`, fixed query plans), prepared statements cached per
+//! connection, run on the calling thread. A turn is one transaction that inserts its messages and
 //! touches the session's `updated_at`; a load is one `SELECT` decoded into
 //! [`Message`]s; a lock cycle is two durable single-row updates.
 
@@ -9,6 +9,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use nexau_session_storage::StorageError;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::super::side::{AGENT, HOLDER, Side, USER, stamped};
@@ -50,6 +51,10 @@ impl SqliteFloor {
         let conn = Connection::open(path).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        // As the backend does: one plan per statement. Without it SQLite
+        // compiles `LOAD` again on every rebinding (its `ORDER BY` after
+        // equality terms makes the plan depend on the values bound).
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(err)?;
         conn.execute_batch(&create_tables(&TYPES)).map_err(err)?;
         Ok(SqliteFloor { conn: Mutex::new(conn) })
     }
