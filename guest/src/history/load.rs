@@ -40,7 +40,7 @@ impl Collected {
 
     fn push(&mut self, message: &str) {
         if !self.starts.is_empty() {
-            self.json.push(',');
+            self.json.push_str(",");
         }
         self.starts.push(self.json.len());
         self.json.push_str(message);
@@ -128,7 +128,9 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
                 let mut first = true;
                 asked.retain(|c| core::mem::take(&mut first) || !ids.iter().any(|i| i.as_str() == c.as_str()));
             } else {
-                out.repair(&mut asked);
+                if !asked.is_empty() {
+                    out.repair(&mut asked);
+                }
                 if out.json.len() >= max_bytes && !out.starts.is_empty() {
                     return Ok(Some(PageCursor { generation: head.generation as u64, position: pos as u64 }));
                 }
