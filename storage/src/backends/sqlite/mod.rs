@@ -168,6 +168,7 @@ enum Cell<'a> {
 }
 
 /// Checks a cell against the column's declared type.
+#[inline(always)]
 fn read_cell<'a>(v: ValueRef<'a>, ty: ColumnType, table: &str, column: &str) -> Result<Cell<'a>, StorageError> {
     let text = |b: &'a [u8]| {
         std::str::from_utf8(b).map(Cell::Text).map_err(|e| {
@@ -192,6 +193,7 @@ fn read_cell<'a>(v: ValueRef<'a>, ty: ColumnType, table: &str, column: &str) -> 
 }
 
 /// A checked cell as an owned [`Value`] of its column's type.
+#[inline(always)]
 fn owned(cell: Cell<'_>, ty: ColumnType) -> Value {
     match cell {
         Cell::Null => Value::Null,
@@ -206,6 +208,7 @@ fn owned(cell: Cell<'_>, ty: ColumnType) -> Value {
 }
 
 /// Appends a checked cell to `out`.
+#[inline(always)]
 fn pack(out: &mut PackedRows, cell: Cell<'_>, ty: ColumnType) -> Result<(), StorageError> {
     match cell {
         Cell::Null => out.push_word(packed_kind::NULL, 0),
@@ -244,10 +247,11 @@ fn select_each<'s>(
 }
 
 fn run_select(conn: &Connection, schema: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
+    let width = schema.projection(&query.columns)?.len();
     let mut rows: Vec<Vec<Value>> = Vec::new();
     let columns = select_each(conn, schema, query, |i, c, cell| {
         if i == 0 {
-            rows.push(Vec::new());
+            rows.push(Vec::with_capacity(width));
         }
         if let Some(row) = rows.last_mut() {
             row.push(owned(cell, c.ty));
