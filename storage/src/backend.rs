@@ -29,9 +29,11 @@ pub trait Backend: Send + Sync + 'static {
     /// every column of the table in declaration order when it names none.
     async fn find(&self, table: &TableSchema, query: &Query) -> Result<RowSet, StorageError>;
 
-    /// [`Backend::find`]'s rows packed for the component. The default packs
-    /// `find`'s; a backend that reads cell by cell packs as it reads,
-    /// sparing an allocation per text cell.
+    /// [`Backend::find`]'s rows packed for the component. `table` is the
+    /// table as declared, without the scope column: a query that names no
+    /// columns returns its columns, while the filter names the scope column
+    /// as in `find`. The default packs `find`'s rows; a backend that reads
+    /// cell by cell packs as it reads, sparing an allocation per text cell.
     async fn find_packed(&self, table: &TableSchema, query: &Query) -> Result<PackedRows, StorageError> {
         PackedRows::pack(self.find(table, query).await?)
     }

@@ -168,15 +168,13 @@ impl CheckedStore {
     }
 
     /// [`CheckedStore::find_owned`]'s rows packed ([`PackedRows`]), as the
-    /// backend reads them. A query that names no columns returns every
-    /// declared column: the scope column is never read.
-    pub async fn find_packed(&self, table: &str, mut query: Query) -> Result<PackedRows, StorageError> {
-        let Entry { declared, scoped } = self.registry.entry(table)?;
-        if query.columns.is_empty() {
-            query.columns = declared.columns.iter().map(|c| c.name.clone()).collect();
-        }
+    /// backend reads them. The backend is handed the declared schema, so a
+    /// query that names no columns returns every declared column: the scope
+    /// column is never read.
+    pub async fn find_packed(&self, table: &str, query: Query) -> Result<PackedRows, StorageError> {
+        let Entry { declared, .. } = self.registry.entry(table)?;
         let query = self.check_query(&declared, query)?;
-        self.backend.find_packed(&scoped, &query).await
+        self.backend.find_packed(&declared, &query).await
     }
 
     /// `query` checked against `declared` and bound to this store's scope.
