@@ -204,6 +204,30 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn malformed_packed_rows_do_not_unpack() {
+        let good = PackedRows::pack(RowSet {
+            columns: vec!["a".into(), "b".into()],
+            rows: vec![vec![Value::Text("é".into()), Value::Bytes(vec![1])]],
+        })
+        .unwrap();
+        type Spoil = fn(&mut PackedRows);
+        let cases: [(&str, Spoil); 5] = [
+            ("unknown kind", |p| p.kinds[0] = 9),
+            ("outside the text", |p| p.values[0] = 1 << 32 | 2),
+            ("outside the bytes", |p| p.values[1] = 2),
+            ("cut short", |p| p.columns.push("c".into())),
+            ("cut short", |p| p.values.truncate(1)),
+        ];
+        for (want, spoil) in cases {
+            let mut p = good.clone();
+            spoil(&mut p);
+            let err = p.unpack().unwrap_err().to_string();
+            assert!(err.contains(want), "{want}: {err}");
+        }
+        assert_eq!(good.rows(), 1);
+    }
+
     proptest! {
         #[test]
         fn packed_rows_stand_for_the_rows(width in 1usize..5, cells in proptest::collection::vec(value(), 0..40)) {
