@@ -9,7 +9,8 @@ use crate::{Filter, PackedRows, Query, RowSet, StorageError, TableSchema, WriteO
 /// Backends receive requests that the [`CheckedStore`](crate::CheckedStore)
 /// has already validated against the declared schemas (tables, columns and
 /// value types exist and match; timestamps are canonical), with the scope
-/// column already added to schemas, rows and filters. Inserted rows carry
+/// column already added to schemas, rows and filters; reads alone get the
+/// table as declared (below). Inserted rows carry
 /// every column of the table, in declaration order; values have the variant of
 /// their column's type (or `Null`). A backend must still quote identifiers and
 /// bind values rather than splice them into SQL.
@@ -26,14 +27,14 @@ pub trait Backend: Send + Sync + 'static {
     async fn setup_models(&self, schemas: &[TableSchema]) -> Result<(), StorageError>;
 
     /// The rows matching `query`, with `query.columns` in that order, or
-    /// every column of the table in declaration order when it names none.
+    /// every column of `table` in declaration order when it names none.
+    /// `table` is the table as declared, without the scope column, so the
+    /// scope is never returned; the filter names the scope column.
     async fn find(&self, table: &TableSchema, query: &Query) -> Result<RowSet, StorageError>;
 
-    /// [`Backend::find`]'s rows packed for the component. `table` is the
-    /// table as declared, without the scope column: a query that names no
-    /// columns returns its columns, while the filter names the scope column
-    /// as in `find`. The default packs `find`'s rows; a backend that reads
-    /// cell by cell packs as it reads, sparing an allocation per text cell.
+    /// [`Backend::find`]'s rows packed for the component. The default packs
+    /// `find`'s rows; a backend that reads cell by cell packs as it reads,
+    /// sparing an allocation per text cell.
     async fn find_packed(&self, table: &TableSchema, query: &Query) -> Result<PackedRows, StorageError> {
         PackedRows::pack(self.find(table, query).await?)
     }

@@ -151,26 +151,16 @@ impl CheckedStore {
     /// [`CheckedStore::find`] for a caller that owns its query and has no
     /// further use for it: the query is checked and scoped in place, not
     /// copied.
+    /// The backend is handed the declared schema, so a query that names no
+    /// columns returns every declared column: the scope column is never read.
     pub async fn find_owned(&self, table: &str, query: Query) -> Result<RowSet, StorageError> {
-        let Entry { declared, scoped } = self.registry.entry(table)?;
+        let Entry { declared, .. } = self.registry.entry(table)?;
         let query = self.check_query(&declared, query)?;
-        let mut rows = self.backend.find(&scoped, &query).await?;
-        // Every column of the scoped table (none asked for) includes the scope.
-        if let Some(i) = rows.position(SCOPE_COLUMN) {
-            rows.columns.remove(i);
-            for row in &mut rows.rows {
-                if i < row.len() {
-                    row.remove(i);
-                }
-            }
-        }
-        Ok(rows)
+        self.backend.find(&declared, &query).await
     }
 
     /// [`CheckedStore::find_owned`]'s rows packed ([`PackedRows`]), as the
-    /// backend reads them. The backend is handed the declared schema, so a
-    /// query that names no columns returns every declared column: the scope
-    /// column is never read.
+    /// backend reads them.
     pub async fn find_packed(&self, table: &str, query: Query) -> Result<PackedRows, StorageError> {
         let Entry { declared, .. } = self.registry.entry(table)?;
         let query = self.check_query(&declared, query)?;

@@ -396,11 +396,7 @@ impl Table {
     /// those tying with the last of them) are read.
     pub(crate) fn find(&self, schema: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
         let (columns, at, rows) = self.select(schema, query)?;
-        let rows = if at.iter().copied().eq(0..self.schema.columns.len()) {
-            rows.into_iter().cloned().collect()
-        } else {
-            rows.into_iter().map(|r| at.iter().map(|&i| r[i].clone()).collect()).collect()
-        };
+        let rows = rows.into_iter().map(|r| at.iter().map(|&i| r[i].clone()).collect()).collect();
         Ok(RowSet { columns, rows })
     }
 

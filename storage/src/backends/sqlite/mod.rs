@@ -224,16 +224,16 @@ fn pack(out: &mut PackedRows, cell: Cell<'_>, ty: ColumnType) -> Result<(), Stor
 }
 
 /// Runs `query` on `schema` and hands `cell` each cell, row by row: its
-/// index in the row, its column and its value, checked. Returns the columns
-/// read.
-fn select_each<'s>(
+/// index in the row, its column and its value, checked. `columns` are the
+/// query's (`schema.projection`).
+fn select_each(
     conn: &Connection,
-    schema: &'s TableSchema,
+    schema: &TableSchema,
+    columns: &[&Column],
     query: &Query,
     mut cell: impl FnMut(usize, &Column, Cell<'_>) -> Result<(), StorageError>,
-) -> Result<Vec<&'s Column>, StorageError> {
+) -> Result<(), StorageError> {
     let t = &schema.name;
-    let columns = schema.projection(&query.columns)?;
     let Statement { sql, params: values } = DIALECT.select(schema, query);
     let mut stmt = prepare(conn, &sql, t)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(params(&values))).map_err(|e| table_err(conn, t, e))?;
@@ -243,28 +243,33 @@ fn select_each<'s>(
             cell(i, c, read_cell(v, c.ty, t, &c.name)?)?;
         }
     }
-    Ok(columns)
+    Ok(())
+}
+
+/// The names of `columns`.
+fn names(columns: &[&Column]) -> Vec<String> {
+    columns.iter().map(|c| c.name.clone()).collect()
 }
 
 fn run_select(conn: &Connection, schema: &TableSchema, query: &Query) -> Result<RowSet, StorageError> {
-    let width = schema.projection(&query.columns)?.len();
+    let columns = schema.projection(&query.columns)?;
     let mut rows: Vec<Vec<Value>> = Vec::new();
-    let columns = select_each(conn, schema, query, |i, c, cell| {
+    select_each(conn, schema, &columns, query, |i, c, cell| {
         if i == 0 {
-            rows.push(Vec::with_capacity(width));
+            rows.push(Vec::with_capacity(columns.len()));
         }
         if let Some(row) = rows.last_mut() {
             row.push(owned(cell, c.ty));
         }
         Ok(())
     })?;
-    Ok(RowSet { columns: columns.iter().map(|c| c.name.clone()).collect(), rows })
+    Ok(RowSet { columns: names(&columns), rows })
 }
 
 fn run_select_packed(conn: &Connection, schema: &TableSchema, query: &Query) -> Result<PackedRows, StorageError> {
-    let mut out = PackedRows::default();
-    let columns = select_each(conn, schema, query, |_, c, cell| pack(&mut out, cell, c.ty))?;
-    out.columns = columns.iter().map(|c| c.name.clone()).collect();
+    let columns = schema.projection(&query.columns)?;
+    let mut out = PackedRows::with_columns(names(&columns));
+    select_each(conn, schema, &columns, query, |_, c, cell| pack(&mut out, cell, c.ty))?;
     Ok(out)
 }
 
