@@ -162,6 +162,31 @@ impl PackedRows {
         Ok(RowSet { columns: self.columns.clone(), rows })
     }
 
+    /// Room for `more` rows the size of those packed so far (their text and
+    /// bytes capped at 1 MiB each). A backend that packs as
+    /// it reads calls this after a read's first row, with how many more its
+    /// limit allows: a read of hundreds of rows then copies its text once,
+    /// where growing as the rows come copied it again at every doubling.
+    ///
+    /// ```
+    /// use nexau_session_storage::{PackedRows, packed_kind};
+    ///
+    /// let mut p = PackedRows::with_columns(vec!["m".into()]);
+    /// p.push_text(packed_kind::TEXT, "0123456789")?;
+    /// p.reserve_rows(99);
+    /// assert!(p.text.capacity() >= 1000 && p.kinds.capacity() >= 100);
+    /// # Ok::<(), nexau_session_storage::StorageError>(())
+    /// ```
+    pub fn reserve_rows(&mut self, more: usize) {
+        let rows = self.rows().max(1);
+        let cells = self.kinds.len() / rows * more;
+        self.kinds.reserve(cells);
+        self.values.reserve(cells);
+        let room = |len: usize| (len / rows).saturating_mul(more).min(RESERVE_CAP);
+        self.text.reserve(room(self.text.len()));
+        self.bytes.reserve(room(self.bytes.len()));
+    }
+
     /// Complete rows so far (cells over columns).
     pub fn rows(&self) -> usize {
         self.kinds.len() / self.columns.len().max(1)
@@ -173,6 +198,10 @@ impl PackedRows {
         self.text.len() + self.bytes.len() + 8 * self.kinds.len()
     }
 }
+
+/// The most text (and the most bytes) [`PackedRows::reserve_rows`] sets
+/// aside ahead of the rows: a guess from a first row never reserves more.
+const RESERVE_CAP: usize = 1 << 20;
 
 fn too_long() -> StorageError {
     StorageError::Invalid("a read of more than 4 GiB of text or bytes cannot be packed".into())

@@ -269,7 +269,16 @@ fn run_select(conn: &Connection, schema: &TableSchema, query: &Query) -> Result<
 fn run_select_packed(conn: &Connection, schema: &TableSchema, query: &Query) -> Result<PackedRows, StorageError> {
     let columns = schema.projection(&query.columns)?;
     let mut out = PackedRows::with_columns(names(&columns));
-    select_each(conn, schema, &columns, query, |_, c, cell| pack(&mut out, cell, c.ty))?;
+    // Rows the limit allows after the first, whose size stands for theirs.
+    let more = query.limit.map_or(0, |l| usize::try_from(l).unwrap_or(usize::MAX).saturating_sub(1));
+    let last = columns.len().saturating_sub(1);
+    select_each(conn, schema, &columns, query, |i, c, cell| {
+        pack(&mut out, cell, c.ty)?;
+        if i == last && more > 0 && out.rows() == 1 {
+            out.reserve_rows(more);
+        }
+        Ok(())
+    })?;
     Ok(out)
 }
 
