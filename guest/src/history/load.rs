@@ -7,7 +7,7 @@
 use super::repair::synthetic_text;
 use super::timeline::Head;
 use super::write::Key;
-use crate::agents::{agent_not_found, check_ref, find_row};
+use crate::agents::check_ref;
 use crate::bindings::exports::nexau::session::history::{LoadOptions, Page, PageCursor, PageStart};
 use crate::bindings::exports::nexau::session::types::AgentRef;
 use crate::error::{Res, SessionError};
@@ -18,7 +18,8 @@ use crate::store::{self, CompareOp, PackedRows, first, int, text};
 
 /// Rows read by the first storage call of a bounded page (one: a message
 /// may be large); later calls read as many rows as the page has room for at
-/// the sizes seen so far, up to [`MAX_CHUNK`]. An unbounded read (`load`)
+/// the sizes seen so far, up to [`MAX_CHUNK`] and to the live rows left
+/// (so a backend can size its answer by the limit). An unbounded read (`load`)
 /// asks for every live row left at once, up to [`MAX_CHUNK`].
 const FIRST_CHUNK: u32 = 1;
 /// The most rows one storage call reads.
@@ -118,6 +119,11 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
         let found = store::select(MESSAGES, live_from, "pos", Some(chunk), &READ)?;
         let at = |name| column(&found, name);
         let (at_pos, at_role, at_ids, at_message) = (at("pos"), at("role"), at("tool_calls"), at("message"));
+        // Every message of the chunk fits in its text plus a comma each:
+        // one allocation, where growing as they come copied the page
+        // again at every doubling.
+        out.json.reserve(found.text.len() + found.kinds.len());
+        out.starts.reserve(found.kinds.len() / found.columns.len().max(1));
         let mut got = 0;
         for row in store::rows(&found) {
             got += 1;
@@ -125,11 +131,21 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
             let (Some(pos), Some(role)) = (row.int_at(at_pos), row.text_at(at_role)) else {
                 return Err(row_without(MESSAGES, "pos"));
             };
-            let (tool, assistant) = (role == "tool", role == "assistant");
-            let ids = ids_of(row.text_at(at_ids));
+            // Matched as bytes: compared as `str`s, the two roles cost a
+            // call chain into `memcmp` each (per message of a load).
+            let (tool, assistant) = match role.as_bytes() {
+                b"tool" => (true, false),
+                b"assistant" => (false, true),
+                _ => (false, false),
+            };
+            // Parsed only where a call is pending or made: most rows have none.
+            let calls = row.text_at(at_ids);
             if tool {
-                let mut first = true;
-                asked.retain(|c| core::mem::take(&mut first) || !ids.iter().any(|i| i.as_str() == c.as_str()));
+                if !asked.is_empty() {
+                    let ids = ids_of(calls);
+                    let mut first = true;
+                    asked.retain(|c| core::mem::take(&mut first) || !ids.iter().any(|i| i.as_str() == c.as_str()));
+                }
             } else {
                 if !asked.is_empty() {
                     out.repair(&mut asked);
@@ -141,8 +157,9 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
             let Some(message) = row.text_at(at_message) else {
                 return Err(row_without(MESSAGES, "message"));
             };
-            if assistant {
-                asked = ids;
+            // Nothing is pending here (the branch above repaired it).
+            if assistant && calls.is_some() {
+                asked = ids_of(calls);
             }
             out.push(message);
             from = pos + 1;
@@ -151,7 +168,7 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
             break;
         }
         let average = out.json.len() / out.starts.len().max(1) + 1;
-        chunk = (max_bytes.saturating_sub(out.json.len()) / average).clamp(1, MAX_CHUNK) as u32;
+        chunk = (max_bytes.saturating_sub(out.json.len()) / average).clamp(1, MAX_CHUNK).min(left(from)) as u32;
     }
     out.repair(&mut asked);
     Ok(None)
@@ -162,10 +179,8 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
 fn collect(agent: &AgentRef, start: PageStart, max_bytes: usize) -> Res<(Collected, Option<PageCursor>)> {
     check_ref(agent)?;
     let key = Key { u: &agent.user_id, s: &agent.session_id, a: &agent.agent_id };
-    let found = find_row(key.u, key.s, key.a)?;
-    let Some(row) = first(&found) else { return Err(agent_not_found(key.s, key.a)) };
     let mut out = Collected::new();
-    let head = Head::of(row)?;
+    let head = Head::read(key)?;
     let from = match start {
         PageStart::Beginning => 0,
         PageStart::Last(0) => return Ok((out, None)),

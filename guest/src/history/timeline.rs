@@ -19,10 +19,13 @@
 //! unanswered an error result there (with the assistant message's time), as
 //! model APIs require.
 
+use super::write::Key;
+use crate::agents::agent_not_found;
 use crate::error::{Res, SessionError};
 use crate::json::Json;
 use crate::prelude::*;
-use crate::store::Row;
+use crate::schema::AGENTS;
+use crate::store::{self, agent_key, first};
 
 /// The agent row's view of its live conversation.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,17 +40,23 @@ pub struct Head {
     pub generation: i64,
 }
 
+/// The agent row's columns [`Head::read`] reads.
+const COUNTERS: [&str; 4] = ["next_seq", "live_count", "epoch", "generation"];
+
 impl Head {
-    /// Reads the counters of an agent row. Counters that no write could have
-    /// produced are refused rather than trusted (null ones come from
-    /// nexau-session 0.1, whose history layout this version does not read).
-    pub fn of(row: Row<'_>) -> Res<Head> {
+    /// Reads the agent's counters (only those columns of its row); `not
+    /// found` without the row. Counters that no write could have produced
+    /// are refused rather than trusted (null ones come from nexau-session
+    /// 0.1, whose history layout this version does not read).
+    pub fn read(key: Key<'_>) -> Res<Head> {
+        let found = store::select(AGENTS, agent_key(key.u, key.s, key.a), "", Some(1), &COUNTERS)?;
+        let Some(row) = first(&found) else { return Err(agent_not_found(key.s, key.a)) };
         if let (next_seq @ 1.., Some(live_count @ 0..), Some(epoch @ 0..), Some(generation @ 0..)) =
             (row.int("next_seq"), row.opt_int("live_count"), row.opt_int("epoch"), row.opt_int("generation"))
         {
             return Ok(Head { next_seq, live_count, epoch, generation });
         }
-        Err(SessionError::Backend(cat(&["agent ", row.str("agent_id").unwrap_or("?"), ": corrupt history counters"])))
+        Err(SessionError::Backend(cat(&["agent ", key.a, ": corrupt history counters"])))
     }
 }
 

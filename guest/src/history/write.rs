@@ -2,7 +2,7 @@
 //! optional lock fence, the action's row in the log and its effect on the
 //! live conversation (`history::timeline`), all in one atomic batch.
 
-use crate::agents::{agent_not_found, check_ref, find_row};
+use crate::agents::check_ref;
 use crate::bindings::exports::nexau::session::history::{Action, Fence, Receipt, WriteOptions};
 use crate::bindings::exports::nexau::session::types::AgentRef;
 use crate::clock::{now_ns, rfc3339_micros};
@@ -14,7 +14,7 @@ use crate::schema::{ACTIONS, AGENT_LOCKS, AGENTS, MESSAGE_COLUMNS, MESSAGES, SES
 use crate::sessions::session_not_found;
 use crate::store::{
     self, CheckOp, CompareOp, InsertOp, Row, RowSet, StorageError, UpdateOp, Value as Cell, WriteOp, agent_key, first,
-    int, json, new_row, opt_text, session_key, set, text, timestamp, uint,
+    int, json, new_row, opt_text, session_key, set, text, uint,
 };
 
 use super::prepare::{Prepared, fingerprint, prepare};
@@ -123,6 +123,8 @@ struct Stored<'a> {
     action_id: &'a str,
     seq: i64,
     now: i64,
+    /// `now` as RFC 3339, formatted once for every row the action writes.
+    stamp: &'a str,
     /// The epoch the action belongs to (a `replace` starts a new one).
     epoch: i64,
     /// The live message count before it (an `undo` of its run goes back here).
@@ -165,7 +167,7 @@ fn action_row(key: Key<'_>, p: &Prepared, at: &Stored<'_>) -> RowSet {
             opt_text(p.root_run_id.as_deref()),
             opt_text(p.parent_run_id.as_deref()),
             opt_text(p.agent_name.as_deref()),
-            timestamp(at.now),
+            Cell::Timestamp(at.stamp.to_owned()),
             int(at.now),
             text(p.action_type),
             opt_text(p.undo_before_run_id.as_deref()),
@@ -202,13 +204,13 @@ fn effects(key: Key<'_>, head: &mut Head, seq: i64, p: &Prepared, messages: Opti
 
 /// The compare-and-set on the agent row: the next sequence number and the
 /// new counters, only while `seq` is still the next one.
-fn advance(key: Key<'_>, seq: i64, head: &Head, now: i64) -> WriteOp {
+fn advance(key: Key<'_>, seq: i64, head: &Head, stamp: &str) -> WriteOp {
     WriteOp::Update(UpdateOp {
         table: AGENTS.into(),
         filter: agent_key(key.u, key.s, key.a).eq("next_seq", int(seq)).build(),
         set: set(vec![
             ("next_seq", int(seq + 1)),
-            ("last_updated", timestamp(now)),
+            ("last_updated", Cell::Timestamp(stamp.to_owned())),
             ("live_count", int(head.live_count)),
             ("epoch", int(head.epoch)),
             ("generation", int(head.generation)),
@@ -240,9 +242,7 @@ fn attempt(key: Key<'_>, p: &Prepared, messages: Option<&[Json]>, options: &Writ
             return replayed(r, k, print).map(Attempt::Done);
         }
     }
-    let agent_row = find_row(key.u, key.s, key.a)?;
-    let Some(row) = first(&agent_row) else { return Err(agent_not_found(key.s, key.a)) };
-    let mut head = Head::of(row)?;
+    let mut head = Head::read(key)?;
     let seq = head.next_seq;
     if p.action_type == "replace" {
         head.epoch += 1;
@@ -257,11 +257,12 @@ fn attempt(key: Key<'_>, p: &Prepared, messages: Option<&[Json]>, options: &Writ
     let mut batch = Vec::with_capacity(6);
     batch.extend(options.fence.as_ref().map(|f| fence_check(key, f, now)));
     let agents_at = batch.len() as u32;
-    batch.push(advance(key, seq, &head, now));
+    let stamp = rfc3339_micros(now);
+    batch.push(advance(key, seq, &head, &stamp));
     batch.push(WriteOp::Update(UpdateOp {
         table: SESSIONS.into(),
         filter: session_key(key.u, key.s).build(),
-        set: set(vec![("updated_at", timestamp(now))]),
+        set: set(vec![("updated_at", Cell::Timestamp(stamp.clone()))]),
         expect: Some(1),
     }));
     batch.extend(changes);
@@ -269,6 +270,7 @@ fn attempt(key: Key<'_>, p: &Prepared, messages: Option<&[Json]>, options: &Writ
         action_id: &action_id,
         seq,
         now,
+        stamp: &stamp,
         epoch,
         live_before,
         run_id: options.run_id.as_deref(),
