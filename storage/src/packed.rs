@@ -162,11 +162,11 @@ impl PackedRows {
         Ok(RowSet { columns: self.columns.clone(), rows })
     }
 
-    /// Room for `more` rows the size of those packed so far (their text and
-    /// bytes capped at 1 MiB each). A backend that packs as
-    /// it reads calls this after a read's first row, with how many more its
+    /// Room for `more` rows the size of those packed so far, a guess capped
+    /// at 1 MiB each of text, bytes and words. A backend that packs as it
+    /// reads calls this after a read's first row, with how many more its
     /// limit allows: a read of hundreds of rows then copies its text once,
-    /// where growing as the rows come copied it again at every doubling.
+    /// where growing as the rows came copied it again at every doubling.
     ///
     /// ```
     /// use nexau_session_storage::{PackedRows, packed_kind};
@@ -179,10 +179,10 @@ impl PackedRows {
     /// ```
     pub fn reserve_rows(&mut self, more: usize) {
         let rows = self.rows().max(1);
-        let cells = self.kinds.len() / rows * more;
+        let room = |len: usize| (len / rows).saturating_mul(more).min(RESERVE_CAP);
+        let cells = room(self.kinds.len() * 8) / 8;
         self.kinds.reserve(cells);
         self.values.reserve(cells);
-        let room = |len: usize| (len / rows).saturating_mul(more).min(RESERVE_CAP);
         self.text.reserve(room(self.text.len()));
         self.bytes.reserve(room(self.bytes.len()));
     }
@@ -255,6 +255,17 @@ mod tests {
             assert!(err.contains(want), "{want}: {err}");
         }
         assert_eq!(good.rows(), 1);
+    }
+
+    #[test]
+    fn reserving_for_a_limit_without_bound_stays_within_the_cap() {
+        let mut p = PackedRows::with_columns(vec!["m".into(), "n".into()]);
+        p.push_text(kind::TEXT, &"x".repeat(1000)).unwrap();
+        p.push_word(kind::INT, 1);
+        p.reserve_rows(usize::MAX);
+        assert!(p.text.capacity() >= RESERVE_CAP && p.text.capacity() < 2 * RESERVE_CAP + 1000);
+        assert!(p.values.capacity() >= RESERVE_CAP / 8 && p.values.capacity() < RESERVE_CAP);
+        assert_eq!((p.rows(), p.text.len()), (1, 1000));
     }
 
     proptest! {

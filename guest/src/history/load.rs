@@ -119,9 +119,9 @@ fn fill(key: Key<'_>, head: &Head, mut from: i64, max_bytes: usize, out: &mut Co
         let found = store::select(MESSAGES, live_from, "pos", Some(chunk), &READ)?;
         let at = |name| column(&found, name);
         let (at_pos, at_role, at_ids, at_message) = (at("pos"), at("role"), at("tool_calls"), at("message"));
-        // Every message of the chunk fits in its text plus a comma each:
-        // one allocation, where growing as they come copied the page
-        // again at every doubling.
+        // The chunk's messages fit in its text (which holds them, their roles
+        // and calls) plus a comma a cell: one allocation, where growing as
+        // they came copied the page again at every doubling.
         out.json.reserve(found.text.len() + found.kinds.len());
         out.starts.reserve(found.kinds.len() / found.columns.len().max(1));
         let mut got = 0;
