@@ -59,11 +59,8 @@ impl PackedRows {
     /// Packs `rows`; `invalid` when their text or bytes pass 4 GiB (a
     /// span's reach).
     pub fn pack(rows: RowSet) -> Result<Self, StorageError> {
-        let text_len = rows.rows.iter().flatten().map(|v| v.as_str().map_or(0, str::len)).sum();
         let mut p = PackedRows::with_columns(rows.columns);
-        p.kinds.reserve(rows.rows.len() * p.columns.len());
-        p.values.reserve(rows.rows.len() * p.columns.len());
-        p.text.reserve(text_len);
+        p.reserve_exact_for(rows.rows.iter().flatten());
         for value in rows.rows.iter().flatten() {
             p.push_value(value)?;
         }
@@ -162,6 +159,15 @@ impl PackedRows {
         Ok(RowSet { columns: self.columns.clone(), rows })
     }
 
+    /// Room for exactly `cells` (the values about to be pushed): their words
+    /// and their text.
+    pub(crate) fn reserve_exact_for<'v>(&mut self, cells: impl Iterator<Item = &'v Value>) {
+        let (n, text) = cells.fold((0, 0), |(n, text), v| (n + 1, text + v.as_str().map_or(0, str::len)));
+        self.kinds.reserve(n);
+        self.values.reserve(n);
+        self.text.reserve(text);
+    }
+
     /// Room for `more` rows the size of those packed so far, a guess capped
     /// at 1 MiB each of text, bytes and words. A backend that packs as it
     /// reads calls this after a read's first row, with how many more its
@@ -199,8 +205,8 @@ impl PackedRows {
     }
 }
 
-/// The most text (and the most bytes) [`PackedRows::reserve_rows`] sets
-/// aside ahead of the rows: a guess from a first row never reserves more.
+/// The most text, bytes and words (in bytes each) [`PackedRows::reserve_rows`]
+/// sets aside ahead of the rows: a guess from a first row never reserves more.
 const RESERVE_CAP: usize = 1 << 20;
 
 fn too_long() -> StorageError {

@@ -404,10 +404,7 @@ impl Table {
     pub(crate) fn find_packed(&self, schema: &TableSchema, query: &Query) -> Result<PackedRows, StorageError> {
         let (columns, at, rows) = self.select(schema, query)?;
         let mut out = PackedRows::with_columns(columns);
-        let text: usize = rows.iter().flat_map(|r| at.iter().map(|&i| r[i].as_str().map_or(0, str::len))).sum();
-        out.text.reserve(text);
-        out.kinds.reserve(rows.len() * at.len());
-        out.values.reserve(rows.len() * at.len());
+        out.reserve_exact_for(rows.iter().flat_map(|r| at.iter().map(|&i| &r[i])));
         for row in rows {
             for &i in &at {
                 out.push_value(&row[i])?;
