@@ -1,6 +1,7 @@
 //! `bench`: the performance harness. Every workload runs through the
 //! session-logic component (guest), through the same storage calls without
-//! it (native) and as the least a hand-written program does (floor), in the
+//! it (native), as the component's own rows written by hand (model floor,
+//! SQLite) and as the least a hand-written program does (floor), in the
 //! same run; each figure is the median of `--runs` runs.
 
 use std::io::IsTerminal;
@@ -77,17 +78,28 @@ pub async fn run(args: BenchArgs, component: Option<&Path>) -> anyhow::Result<u8
     let m = &report.machine;
     say!("machine: {}, {} CPUs, {}", m.cpu, m.cpus, m.os)?;
     say!("component: {} bytes; median of {} runs", report.component_bytes, options.runs)?;
-    say!("{:<8} {:<15} {:>12} {:>12} {:>12} {:>8}", "backend", "workload", "guest", "native", "floor", "g/floor")?;
+    let head = ["backend", "workload", "guest", "native", "model floor", "floor", "g/floor"];
+    say!(
+        "{:<8} {:<15} {:>12} {:>12} {:>12} {:>12} {:>8}",
+        head[0],
+        head[1],
+        head[2],
+        head[3],
+        head[4],
+        head[5],
+        head[6]
+    )?;
     let cell = |v: Option<f64>, unit: &str| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1} {unit}"));
     for r in &report.results {
         let unit = if r.unit == "us" { "µs" } else { r.unit };
         let ratio = r.floor.filter(|f| *f > 0.0).map_or_else(|| "-".to_owned(), |f| format!("{:.2}x", r.guest / f));
         say!(
-            "{:<8} {:<15} {:>12} {:>12} {:>12} {:>8}",
+            "{:<8} {:<15} {:>12} {:>12} {:>12} {:>12} {:>8}",
             r.backend,
             r.workload.name(),
             cell(Some(r.guest), unit),
             cell(r.native, unit),
+            cell(r.model_floor, unit),
             cell(r.floor, unit),
             ratio
         )?;

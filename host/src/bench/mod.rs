@@ -6,9 +6,12 @@
 //! - **native**: the same storage calls made by Rust code on a
 //!   [`CheckedStore`], without the component (the private `native` module):
 //!   guest against native is the cost of the wasm boundary;
+//! - **model floor**: the storage work of the component's own design (its
+//!   tables, action log and counters) done by a hand-written program
+//!   (SQLite only): native against it is the cost of the storage layer;
 //! - **floor**: the least a hand-written program does for the same durable
 //!   result on the same backend and settings (the private `floor` module):
-//!   native against floor is the cost of the storage design.
+//!   the model floor against it is the cost of the storage design.
 //!
 //! The whole set runs [`BenchOptions::runs`] times on fresh stores and each
 //! figure is the median of the runs.
@@ -150,6 +153,9 @@ pub struct BenchResult {
     pub native: Option<f64>,
     /// The hand-written minimum; `None` where none is written or it does not apply.
     pub floor: Option<f64>,
+    /// The component's own rows written and read by hand; `None` where none
+    /// is written (every backend but SQLite).
+    pub model_floor: Option<f64>,
 }
 
 /// A whole benchmark: where it ran, the component's size, the results.
@@ -179,13 +185,22 @@ async fn test_store(backend: &str) -> Result<Option<TestStore>> {
     Ok((kind.test_store)().await?)
 }
 
-/// The three sides of one run on one backend, each on its own fresh store.
+/// The sides of one run on one backend, each on its own fresh store.
 struct Sides {
     guest: guest::GuestSide,
     native: native::NativeSide,
+    model_floor: Option<floor::Floor>,
     floor: Option<floor::Floor>,
     /// Kept until the run is done: the stores are removed when they drop.
     _stores: [TestStore; 2],
+}
+
+/// The store at `url` with `schemas` (the component's tables) created.
+async fn checked_store(url: String, schemas: Vec<nexau_session_storage::TableSchema>) -> Result<CheckedStore> {
+    let backend = backends::open(&DbUrl::parse(&url)?).await?;
+    let store = CheckedStore::new(backend, SchemaRegistry::new(), crate::engine::DEFAULT_SCOPE);
+    store.setup_models(schemas).await?;
+    Ok(store)
 }
 
 async fn open(backend: &str, stores: [TestStore; 2], component: Option<&[u8]>) -> Result<Sides> {
@@ -195,13 +210,12 @@ async fn open(backend: &str, stores: [TestStore; 2], component: Option<&[u8]>) -
     }
     let engine = builder.build().await?;
     engine.setup_models().await?;
-    let native_backend = backends::open(&DbUrl::parse(&stores[1].url)?).await?;
-    let store = CheckedStore::new(native_backend, SchemaRegistry::new(), crate::engine::DEFAULT_SCOPE);
     let schemas = nexau_session_tables::ALL.iter().map(|t| engine.table_schema(t)).collect::<Result<Vec<_>>>()?;
-    store.setup_models(schemas).await?;
+    let store = checked_store(stores[1].url.clone(), schemas.clone()).await?;
     Ok(Sides {
         guest: guest::GuestSide { engine },
         native: native::NativeSide { store },
+        model_floor: floor::open_model(backend, |url| checked_store(url, schemas)).await?,
         floor: floor::open(backend).await?,
         _stores: stores,
     })
@@ -232,8 +246,9 @@ pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Resul
         options.backends.clone()
     };
     for backend in &names {
-        let (mut guest, mut native, mut floor) = (Samples::new(), Samples::new(), Samples::new());
-        let mut has_floor = false;
+        let (mut guest, mut native, mut model, mut floor) =
+            (Samples::new(), Samples::new(), Samples::new(), Samples::new());
+        let (mut has_model, mut has_floor) = (false, false);
         let mut cold = Vec::new();
         let mut skipped = false;
         for run in 1..=options.runs.max(1) {
@@ -249,6 +264,10 @@ pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Resul
             let tell = |side: &'static str| move |step: &str| progress(&format!("{backend} run {run}: {side} {step}"));
             add(&mut guest, workloads::run(&sides.guest, options, &tell("guest")).await?);
             add(&mut native, workloads::run(&sides.native, options, &tell("native")).await?);
+            if let Some(m) = &sides.model_floor {
+                has_model = true;
+                add(&mut model, workloads::run(m.side.as_ref(), options, &tell("model floor")).await?);
+            }
             if let Some(f) = &sides.floor {
                 has_floor = true;
                 add(&mut floor, workloads::run(f.side.as_ref(), options, &tell("floor")).await?);
@@ -269,6 +288,7 @@ pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Resul
                 guest: median_of(&mut guest, w).unwrap_or(f64::NAN),
                 native: median_of(&mut native, w),
                 floor: if has_floor { median_of(&mut floor, w) } else { None },
+                model_floor: if has_model { median_of(&mut model, w) } else { None },
             });
         }
         if !cold.is_empty() {
@@ -279,6 +299,7 @@ pub async fn run_bench(options: &BenchOptions, progress: &dyn Fn(&str)) -> Resul
                 guest: median(&mut cold),
                 native: None,
                 floor: None,
+                model_floor: None,
             });
         }
     }
@@ -326,6 +347,8 @@ mod tests {
         for r in &report.results {
             assert!(r.floor.is_some_and(|f| f > 0.0), "{backend} {:?}: no floor figure", r.workload);
             assert!(r.native.is_some_and(|n| n > 0.0) && r.guest > 0.0, "{backend} {:?}", r.workload);
+            let model = r.model_floor.is_some_and(|m| m > 0.0);
+            assert_eq!(model, backend == "sqlite", "{backend} {:?}: model floor {:?}", r.workload, r.model_floor);
         }
     }
 

@@ -3,6 +3,12 @@
 //! session logic's bookkeeping (action log, counters, idempotency, fencing).
 //! A backend without a floor (JSONL: its format is the backend's own)
 //! reports `floor: null`.
+//!
+//! The model floors do by hand the storage work of the component's own
+//! design (its tables, action log and counters), so that the cost of the
+//! design (model floor against floor) and the cost of the storage layer
+//! (native against model floor) are measured apart. SQLite has one; other
+//! backends report `model_floor: null`.
 
 mod memory;
 #[cfg(feature = "mysql")]
@@ -11,9 +17,11 @@ mod mysql;
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "sqlite")]
+mod sqlite_model;
 
-use nexau_session_storage::StorageError;
 use nexau_session_storage::backends::TestStore;
+use nexau_session_storage::{CheckedStore, StorageError};
 
 use super::side::Side;
 use crate::{Error, Message, Result};
@@ -86,6 +94,32 @@ CREATE TABLE locks (user_id {id} NOT NULL, session_id {id} NOT NULL, agent_id {i
   PRIMARY KEY (user_id, session_id, agent_id)){table_options};
 "
     )
+}
+
+/// The model floor of `backend` on a fresh store of its own, whose tables
+/// `checked` (which opens a store of the backend at a URL, with the
+/// component's tables created) makes; `None` where none is written.
+pub async fn open_model<F, Fut>(backend: &str, checked: F) -> Result<Option<Floor>>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<CheckedStore>>,
+{
+    Ok(match backend {
+        #[cfg(feature = "sqlite")]
+        "sqlite" => {
+            let mut file = std::path::PathBuf::new();
+            let store = TestStore::in_temp_dir(|dir| {
+                file = dir.join("model.db");
+                format!("sqlite:///{}", file.display())
+            })?;
+            let seeds = checked(store.url.clone()).await?;
+            Some(Floor { side: Box::new(sqlite_model::SqliteModelFloor::open(&file, seeds)?), _store: store })
+        }
+        _ => {
+            let _ = checked;
+            None
+        }
+    })
 }
 
 /// Nanoseconds since the Unix epoch.
