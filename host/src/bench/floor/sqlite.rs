@@ -82,6 +82,18 @@ fn insert_turn(conn: &Connection, session: &str, json: &[String]) -> Result<()> 
     Ok(())
 }
 
+/// Runs `writes` as one durable transaction: `BEGIN IMMEDIATE` and `COMMIT`
+/// as cached statements (`rusqlite::Transaction` parses both on every
+/// turn); any error rolls the turn back.
+pub(super) fn in_turn(conn: &Connection, writes: impl FnOnce(&Connection) -> Result<()>) -> Result<()> {
+    conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut st| st.execute([])).map_err(err)?;
+    let turn = writes(conn).and_then(|()| conn.prepare_cached("COMMIT").and_then(|mut st| st.execute([])).map_err(err));
+    if turn.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    turn.map(drop)
+}
+
 #[async_trait]
 impl Side for SqliteFloor {
     async fn create(&self, session: &str) -> Result<()> {
@@ -95,15 +107,7 @@ impl Side for SqliteFloor {
     async fn append(&self, session: &str, messages: &[Message]) -> Result<()> {
         let json = stamped(messages).iter().map(encode).collect::<Result<Vec<_>>>()?;
         let conn = self.conn();
-        // `BEGIN` and `COMMIT` as cached statements (`rusqlite::Transaction`
-        // parses both on every turn); any error rolls the turn back.
-        conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut st| st.execute([])).map_err(err)?;
-        let turn = insert_turn(&conn, session, &json)
-            .and_then(|()| conn.prepare_cached("COMMIT").and_then(|mut st| st.execute([])).map_err(err));
-        if turn.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        turn.map(drop)
+        in_turn(&conn, |conn| insert_turn(conn, session, &json))
     }
 
     async fn load(&self, session: &str, last: Option<u32>) -> Result<Vec<Message>> {

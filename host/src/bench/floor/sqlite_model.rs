@@ -24,6 +24,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::super::native::seed;
 use super::super::side::{AGENT, HOLDER, Side, USER, stamped};
+use super::sqlite::in_turn;
 use super::{decode, encode, now_ns};
 use crate::engine::DEFAULT_SCOPE;
 use crate::{ContentBlock, Error, Message, Result, Role};
@@ -178,13 +179,7 @@ impl Side for SqliteModelFloor {
         let messages = stamped(messages);
         let json = messages.iter().map(encode).collect::<Result<Vec<_>>>()?;
         let conn = self.conn();
-        conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut st| st.execute([])).map_err(err)?;
-        let turn = insert_turn(&conn, session, &messages, &json)
-            .and_then(|()| conn.prepare_cached("COMMIT").and_then(|mut st| st.execute([])).map_err(err));
-        if turn.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        turn.map(drop)
+        in_turn(&conn, |conn| insert_turn(conn, session, &messages, &json))
     }
 
     async fn load(&self, session: &str, last: Option<u32>) -> Result<Vec<Message>> {
