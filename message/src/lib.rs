@@ -23,6 +23,26 @@ pub enum Role {
     Tool,
 }
 
+impl Role {
+    /// The role's name, as messages spell it in JSON (the inverse of its
+    /// `FromStr`).
+    ///
+    /// ```
+    /// use nexau_session_message::Role;
+    /// assert_eq!(Role::Assistant.as_str(), "assistant");
+    /// assert_eq!(Role::Tool.as_str().parse::<Role>(), Ok(Role::Tool));
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Framework => "framework",
+            Role::Assistant => "assistant",
+            Role::Tool => "tool",
+        }
+    }
+}
+
 /// A role name that is none of `user`, `assistant`, `tool`, `framework`, `system`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

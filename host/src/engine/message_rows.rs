@@ -12,22 +12,27 @@ use serde_json::Value as Json;
 fn tool_calls(m: &Json) -> Value {
     let asks = m["role"] == "assistant";
     let (ty, field) = if asks { ("tool_use", "id") } else { ("tool_result", "tool_use_id") };
-    let ids: Vec<Json> = m["content"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|b| b["type"] == ty)
-        .filter_map(|b| b[field].as_str().map(Json::from))
-        .collect();
-    if ids.is_empty() {
-        return Value::Null;
+    let ids =
+        m["content"].as_array().into_iter().flatten().filter(|b| b["type"] == ty).filter_map(|b| b[field].as_str());
+    tool_calls_cell(asks, m["created_at"].as_str().unwrap_or_default(), ids).map_or(Value::Null, Value::Json)
+}
+
+/// The text of a `tool_calls` cell: for a message that asks (an assistant's),
+/// its `created_at` then the ids of its calls; for any other, the ids it
+/// answers. `None` without ids.
+pub(crate) fn tool_calls_cell<'a>(
+    asks: bool,
+    created_at: &'a str,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let mut cell: Vec<&str> = ids.into_iter().collect();
+    if cell.is_empty() {
+        return None;
     }
-    let mut cell = Vec::with_capacity(ids.len() + 1);
     if asks {
-        cell.push(Json::from(m["created_at"].as_str().unwrap_or_default()));
+        cell.insert(0, created_at);
     }
-    cell.extend(ids);
-    Value::Json(Json::Array(cell).to_string())
+    serde_json::to_string(&cell).ok()
 }
 
 /// The live rows of `messages`, written by action `action_seq` of agent
@@ -59,4 +64,28 @@ pub(crate) fn live_message_rows(
         })
         .collect();
     RowSet { columns: MESSAGE_COLUMNS.map(String::from).to_vec(), rows }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The cell as the component writes it: an assistant message's time, then
+    /// its call ids; a tool message's answered ids; nothing without ids.
+    #[test]
+    fn tool_calls_cells_name_the_calls_asked_and_answered() {
+        let asked = json!({"role": "assistant", "created_at": "2026-12-02T00:00:00.000000Z", "content": [
+            {"type": "text", "text": "let me look"},
+            {"type": "tool_use", "id": "t1", "name": "ls", "input": {}},
+            {"type": "tool_use", "id": "t\"2", "name": "cat", "input": {}}]});
+        let answered = json!({"role": "tool", "content": [
+            {"type": "tool_result", "tool_use_id": "t1", "content": "a"},
+            {"type": "tool_use", "id": "not an answer"}]});
+        let plain = json!({"role": "assistant", "created_at": "x", "content": [{"type": "text", "text": "hi"}]});
+        assert_eq!(tool_calls(&asked), Value::Json(r#"["2026-12-02T00:00:00.000000Z","t1","t\"2"]"#.into()));
+        assert_eq!(tool_calls(&answered), Value::Json(r#"["t1"]"#.into()));
+        assert_eq!(tool_calls(&plain), Value::Null);
+    }
 }

@@ -27,6 +27,7 @@ use super::super::side::{AGENT, HOLDER, Side, USER, stamped};
 use super::sqlite::in_turn;
 use super::{decode, encode, now_ns};
 use crate::engine::DEFAULT_SCOPE;
+use crate::engine::message_rows::tool_calls_cell;
 use crate::{ContentBlock, Error, Message, Result, Role};
 
 const HEAD: &str = r#"SELECT "next_seq", "live_count", "epoch" FROM "agents"
@@ -71,35 +72,15 @@ fn err(e: rusqlite::Error) -> Error {
     Error::Storage(StorageError::backend_caused("sqlite model floor", e))
 }
 
-/// A role as stored in the `role` column.
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::System => "system",
-        Role::User => "user",
-        Role::Framework => "framework",
-        Role::Assistant => "assistant",
-        Role::Tool => "tool",
-    }
-}
-
-/// The `tool_calls` cell of a message: an assistant message's time and the
-/// ids of its calls, another message's answered ids; `None` without any.
+/// The `tool_calls` cell of a message (see [`tool_calls_cell`]).
 fn tool_calls(m: &Message) -> Option<String> {
     let asks = m.role == Role::Assistant;
-    let ids: Vec<&str> = m
-        .content
-        .iter()
-        .filter_map(|b| match b {
-            ContentBlock::ToolUse { id, .. } if asks => Some(id.as_str()),
-            ContentBlock::ToolResult { tool_use_id, .. } if !asks => Some(tool_use_id.as_str()),
-            _ => None,
-        })
-        .collect();
-    if ids.is_empty() {
-        return None;
-    }
-    let cell: Vec<&str> = if asks { std::iter::once(m.created_at.as_str()).chain(ids).collect() } else { ids };
-    serde_json::to_string(&cell).ok()
+    let ids = m.content.iter().filter_map(|b| match b {
+        ContentBlock::ToolUse { id, .. } if asks => Some(id.as_str()),
+        ContentBlock::ToolResult { tool_use_id, .. } if !asks => Some(tool_use_id.as_str()),
+        _ => None,
+    });
+    tool_calls_cell(asks, &m.created_at, ids)
 }
 
 impl SqliteModelFloor {
@@ -144,7 +125,7 @@ fn insert_turn(conn: &Connection, session: &str, messages: &[Message], json: &[S
     for ((pos, m), text) in (live..).zip(messages).zip(json) {
         text.hash(&mut request);
         let row =
-            params![DEFAULT_SCOPE, USER, session, AGENT, seq, epoch, pos, m.id, role_name(m.role), tool_calls(m), text];
+            params![DEFAULT_SCOPE, USER, session, AGENT, seq, epoch, pos, m.id, m.role.as_str(), tool_calls(m), text];
         insert.execute(row).map_err(err)?;
     }
     let action_id = format!("act_{}", ulid::Ulid::new());
