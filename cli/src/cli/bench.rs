@@ -78,16 +78,15 @@ pub async fn run(args: BenchArgs, component: Option<&Path>) -> anyhow::Result<u8
     let m = &report.machine;
     say!("machine: {}, {} CPUs, {}", m.cpu, m.cpus, m.os)?;
     say!("component: {} bytes; median of {} runs", report.component_bytes, options.runs)?;
-    let head = ["backend", "workload", "guest", "native", "model floor", "floor", "g/floor"];
     say!(
         "{:<8} {:<15} {:>12} {:>12} {:>12} {:>12} {:>8}",
-        head[0],
-        head[1],
-        head[2],
-        head[3],
-        head[4],
-        head[5],
-        head[6]
+        "backend",
+        "workload",
+        "guest",
+        "native",
+        "model floor",
+        "floor",
+        "g/floor"
     )?;
     let cell = |v: Option<f64>, unit: &str| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1} {unit}"));
     for r in &report.results {

@@ -215,7 +215,7 @@ async fn open(backend: &str, stores: [TestStore; 2], component: Option<&[u8]>) -
     Ok(Sides {
         guest: guest::GuestSide { engine },
         native: native::NativeSide { store },
-        model_floor: floor::open_model(backend, |url| checked_store(url, schemas)).await?,
+        model_floor: floor::open_model(backend, schemas).await?,
         floor: floor::open(backend).await?,
         _stores: stores,
     })

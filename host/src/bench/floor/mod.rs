@@ -21,7 +21,7 @@ mod sqlite;
 mod sqlite_model;
 
 use nexau_session_storage::backends::TestStore;
-use nexau_session_storage::{CheckedStore, StorageError};
+use nexau_session_storage::{StorageError, TableSchema};
 
 use super::side::Side;
 use crate::{Error, Message, Result};
@@ -96,14 +96,9 @@ CREATE TABLE locks (user_id {id} NOT NULL, session_id {id} NOT NULL, agent_id {i
     )
 }
 
-/// The model floor of `backend` on a fresh store of its own, whose tables
-/// `checked` (which opens a store of the backend at a URL, with the
-/// component's tables created) makes; `None` where none is written.
-pub async fn open_model<F, Fut>(backend: &str, checked: F) -> Result<Option<Floor>>
-where
-    F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = Result<CheckedStore>>,
-{
+/// The model floor of `backend` on a fresh store of its own, with the
+/// component's tables (`schemas`) created; `None` where none is written.
+pub async fn open_model(backend: &str, schemas: Vec<TableSchema>) -> Result<Option<Floor>> {
     Ok(match backend {
         #[cfg(feature = "sqlite")]
         "sqlite" => {
@@ -112,11 +107,11 @@ where
                 file = dir.join("model.db");
                 format!("sqlite:///{}", file.display())
             })?;
-            let seeds = checked(store.url.clone()).await?;
+            let seeds = super::checked_store(store.url.clone(), schemas).await?;
             Some(Floor { side: Box::new(sqlite_model::SqliteModelFloor::open(&file, seeds)?), _store: store })
         }
         _ => {
-            let _ = checked;
+            drop(schemas);
             None
         }
     })

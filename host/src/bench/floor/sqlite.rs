@@ -36,6 +36,18 @@ const ACQUIRE: &str = "UPDATE locks SET holder_id = ?4, token = token + 1, expir
 const RELEASE: &str = "UPDATE locks SET holder_id = NULL WHERE user_id = ?1 AND session_id = ?2 AND agent_id = ?3 \
   AND holder_id = ?4 AND token = ?5";
 
+/// A connection to the SQLite file at `path` with the backend's settings:
+/// WAL, `synchronous=FULL`, and one plan per statement (as the backend
+/// does; without it SQLite compiles a load again on every rebinding, as its
+/// `ORDER BY` after equality terms makes the plan depend on the values bound).
+pub(super) fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(err)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(err)?;
+    Ok(conn)
+}
+
 /// A hand-written store on one SQLite file.
 pub struct SqliteFloor {
     conn: Mutex<Connection>,
@@ -48,13 +60,7 @@ fn err(e: rusqlite::Error) -> Error {
 impl SqliteFloor {
     /// Creates the file and its tables.
     pub fn open(path: &Path) -> Result<SqliteFloor> {
-        let conn = Connection::open(path).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
-        // As the backend does: one plan per statement. Without it SQLite
-        // compiles `LOAD` again on every rebinding (its `ORDER BY` after
-        // equality terms makes the plan depend on the values bound).
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(err)?;
+        let conn = connect(path)?;
         conn.execute_batch(&create_tables(&TYPES)).map_err(err)?;
         Ok(SqliteFloor { conn: Mutex::new(conn) })
     }

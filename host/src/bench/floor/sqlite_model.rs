@@ -19,12 +19,11 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use nexau_session_storage::{CheckedStore, StorageError};
-use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::super::native::seed;
 use super::super::side::{AGENT, HOLDER, Side, USER, stamped};
-use super::sqlite::in_turn;
+use super::sqlite::{connect, in_turn};
 use super::{decode, encode, now_ns};
 use crate::engine::DEFAULT_SCOPE;
 use crate::engine::message_rows::tool_calls_cell;
@@ -87,11 +86,7 @@ impl SqliteModelFloor {
     /// Works on the SQLite file at `path`, whose tables `seeds` (a store on
     /// the same file) has created.
     pub fn open(path: &Path, seeds: CheckedStore) -> Result<SqliteModelFloor> {
-        let conn = Connection::open(path).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(err)?;
-        Ok(SqliteModelFloor { seeds, conn: Mutex::new(conn) })
+        Ok(SqliteModelFloor { seeds, conn: Mutex::new(connect(path)?) })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
